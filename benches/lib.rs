@@ -1,0 +1,1 @@
+//! Benchmarks of the g2a crates; see `benches/`.
