@@ -1,1 +1,54 @@
-fn main() {}
+//! `g2a`: the command-line tool of the g2a toolkit.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Record, inspect, replay and export remote-support session recordings (.g2a).
+#[derive(Debug, Parser)]
+#[command(name = "g2a", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show a recording's header, duration, tracks, keyframes, index state and continuation files.
+    Info(cmd::info::Args),
+    /// Check every record; exit status 0 only when the file is intact.
+    Verify(cmd::verify::Args),
+    /// Write a clean, fully indexed copy of a damaged or unfinished recording.
+    Recover(cmd::recover::Args),
+    /// Print the chat transcript.
+    Chat(cmd::chat::Args),
+    /// List the diagnostics documents, or extract one.
+    Diag(cmd::diag::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info(a) => cmd::info::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Recover(a) => cmd::recover::run(a),
+        Command::Chat(a) => cmd::chat::run(a),
+        Command::Diag(a) => cmd::diag::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the error and its causes.
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                msg.push_str(": ");
+                msg.push_str(&cause.to_string());
+            }
+            eprintln!("g2a: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! One module per subcommand.
+
+pub(crate) mod chat;
+pub(crate) mod diag;
+pub(crate) mod info;
+pub(crate) mod recover;
+pub(crate) mod verify;
+
+use std::path::Path;
+
+use anyhow::Context;
+use g2a_format::SessionSet;
+
+/// Opens a recording and its continuation files.
+pub(crate) fn open_set(path: &Path) -> anyhow::Result<SessionSet> {
+    SessionSet::open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// Formats a Unix time in microseconds as `YYYY-MM-DD HH:MM:SS UTC`.
+pub(crate) fn utc(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_formats_known_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::utc(1_700_000_000_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(super::utc(951_782_400_000_000), "2000-02-29 00:00:00 UTC");
+    }
+}
