@@ -1,0 +1,595 @@
+//! The encoder (CODEC.md §2–§6).
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use g2a_core::{FrameRef, Limits, Size};
+
+use crate::pixel::{bgr, planes, predict, TILE};
+use crate::{op, packet, CodecError};
+
+/// When the encoder writes a keyframe on its own.
+///
+/// Seeking decodes the keyframe at or before the target and every delta
+/// since, so the policy bounds the bytes of deltas after a keyframe, which
+/// bounds seek cost whatever the content. An idle screen produces a few
+/// bytes per frame and so never triggers a keyframe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyframePolicy {
+    /// Start a keyframe once the delta packets since the last keyframe
+    /// exceed this many bytes.
+    pub max_delta_bytes: u64,
+    /// Also start one after this many frames, if set.
+    pub max_frames: Option<u64>,
+}
+
+impl Default for KeyframePolicy {
+    fn default() -> Self {
+        KeyframePolicy {
+            max_delta_bytes: 1 << 20,
+            max_frames: None,
+        }
+    }
+}
+
+/// Encoder options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncoderConfig {
+    /// The keyframe policy.
+    pub keyframes: KeyframePolicy,
+    /// zstd compression level (1–19).
+    pub level: i32,
+    /// Search for moved content (scrolls, dragged windows).
+    pub motion_search: bool,
+    /// Accepted frame sizes.
+    pub limits: Limits,
+}
+
+impl Default for EncoderConfig {
+    fn default() -> Self {
+        EncoderConfig {
+            keyframes: KeyframePolicy::default(),
+            level: 3,
+            motion_search: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl EncoderConfig {
+    /// Sets the keyframe policy.
+    #[must_use]
+    pub fn keyframes(mut self, p: KeyframePolicy) -> Self {
+        self.keyframes = p;
+        self
+    }
+
+    /// Sets the zstd level.
+    #[must_use]
+    pub fn level(mut self, level: i32) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Turns motion search on or off.
+    #[must_use]
+    pub fn motion_search(mut self, on: bool) -> Self {
+        self.motion_search = on;
+        self
+    }
+
+    /// Sets the limits.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// What kind of packet [`Encoder::encode`] produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EncodedKind {
+    /// A keyframe: decodes on its own.
+    Key,
+    /// A delta from the previous frame.
+    Delta,
+    /// The frame equals the previous one (a one-byte packet).
+    Unchanged,
+}
+
+/// Counts and bytes per packet kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EncoderStats {
+    /// Keyframes written.
+    pub key_frames: u64,
+    /// Bytes of keyframes.
+    pub key_bytes: u64,
+    /// Delta frames written.
+    pub delta_frames: u64,
+    /// Bytes of delta frames.
+    pub delta_bytes: u64,
+    /// Unchanged frames written.
+    pub unchanged_frames: u64,
+    /// Bytes of unchanged frames.
+    pub unchanged_bytes: u64,
+    /// Tiles coded as copies from the previous frame.
+    pub copy_tiles: u64,
+}
+
+/// The screen encoder. See the crate docs for an example.
+pub struct Encoder {
+    cfg: EncoderConfig,
+    size: Option<Size>,
+    prev: Vec<u8>,
+    zstd: Option<zstd::stream::write::Encoder<'static, Vec<u8>>>,
+    since_key_bytes: u64,
+    since_key_frames: u64,
+    stats: EncoderStats,
+    recent_mvs: Vec<(i32, i32)>,
+    // scratch
+    dirty: Vec<bool>,
+    body: Vec<u8>,
+    ctl: Vec<u8>,
+    idx: Vec<u8>,
+    res: Vec<u8>,
+    planes: [Vec<u8>; 3],
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("size", &self.size)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Encoder {
+    /// A new encoder.
+    ///
+    /// # Errors
+    /// [`CodecError::Config`] for a zstd level outside 1–19 or a zero byte budget.
+    pub fn new(cfg: EncoderConfig) -> Result<Encoder, CodecError> {
+        if !(1..=19).contains(&cfg.level) {
+            return Err(CodecError::Config(format!(
+                "zstd level {} is outside 1..=19",
+                cfg.level
+            )));
+        }
+        if cfg.keyframes.max_delta_bytes == 0 {
+            return Err(CodecError::Config("max_delta_bytes must be above 0".into()));
+        }
+        Ok(Encoder {
+            cfg,
+            size: None,
+            prev: Vec::new(),
+            zstd: None,
+            since_key_bytes: 0,
+            since_key_frames: 0,
+            stats: EncoderStats::default(),
+            recent_mvs: Vec::new(),
+            dirty: Vec::new(),
+            body: Vec::new(),
+            ctl: Vec::new(),
+            idx: Vec::new(),
+            res: Vec::new(),
+            planes: [Vec::new(), Vec::new(), Vec::new()],
+        })
+    }
+
+    /// Counts and bytes so far.
+    #[must_use]
+    pub fn stats(&self) -> &EncoderStats {
+        &self.stats
+    }
+
+    /// Makes the next frame a keyframe.
+    pub fn request_keyframe(&mut self) {
+        self.size = None;
+    }
+
+    /// Encodes one frame into `out` (cleared first).
+    ///
+    /// `force_keyframe` asks for a keyframe (a seek point, or the start of a
+    /// continuation file); a size change, the first frame and the
+    /// [`KeyframePolicy`] also make one.
+    ///
+    /// # Errors
+    /// [`CodecError::Limit`] for a frame outside the limits; the encoder's
+    /// state is unchanged by a failed call.
+    pub fn encode(
+        &mut self,
+        frame: &FrameRef<'_>,
+        force_keyframe: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<EncodedKind, CodecError> {
+        frame.check_limits(&self.cfg.limits)?;
+        out.clear();
+        let size = frame.size();
+        let policy = self.cfg.keyframes;
+        let key = force_keyframe
+            || self.size != Some(size)
+            || self.since_key_bytes >= policy.max_delta_bytes
+            || policy
+                .max_frames
+                .is_some_and(|n| self.since_key_frames >= n);
+        let (w, h) = (size.width as usize, size.height as usize);
+        let (tw, th) = (w.div_ceil(TILE), h.div_ceil(TILE));
+        let row_bytes = w * 4;
+        if key {
+            self.size = Some(size);
+            self.prev.clear();
+            self.prev.resize(row_bytes * h, 0);
+            self.dirty.clear();
+            self.dirty.resize(tw * th, true);
+            self.recent_mvs.clear();
+        } else {
+            self.find_dirty(frame, tw, th);
+            if !self.dirty.iter().any(|&d| d) {
+                out.push(packet::UNCHANGED);
+                self.note(EncodedKind::Unchanged, 1);
+                return Ok(EncodedKind::Unchanged);
+            }
+        }
+        let mvs = if !key && self.cfg.motion_search {
+            self.motion_candidates(frame, tw, th)
+        } else {
+            Vec::new()
+        };
+        self.code_tiles(frame, key, &mvs, tw, th);
+        // body = mvs | ctl | idx | res
+        self.body.clear();
+        put_varint(&mut self.body, mvs.len() as u64);
+        for &(dx, dy) in &mvs {
+            put_varint(&mut self.body, zigzag(dx));
+            put_varint(&mut self.body, zigzag(dy));
+        }
+        put_varint(&mut self.body, self.ctl.len() as u64);
+        self.body.extend_from_slice(&self.ctl);
+        put_varint(&mut self.body, self.idx.len() as u64);
+        self.body.extend_from_slice(&self.idx);
+        self.body.extend_from_slice(&self.res);
+
+        if key {
+            out.push(packet::KEY);
+            put_varint(out, size.width.into());
+            put_varint(out, size.height.into());
+            self.zstd = Some(new_zstd(self.cfg.level)?);
+        } else {
+            out.push(packet::DELTA);
+        }
+        put_varint(out, self.body.len() as u64);
+        let z = match self.zstd.as_mut() {
+            Some(z) => z,
+            None => self.zstd.insert(new_zstd(self.cfg.level)?),
+        };
+        z.write_all(&self.body)
+            .map_err(|e| CodecError::Zstd(e.to_string()))?;
+        z.flush().map_err(|e| CodecError::Zstd(e.to_string()))?;
+        out.append(z.get_mut());
+
+        // The previous frame becomes this one, tile by tile.
+        for ty in 0..th {
+            for tx in 0..tw {
+                if self.dirty[ty * tw + tx] {
+                    let (x0, x1) = (tx * TILE, ((tx + 1) * TILE).min(w));
+                    for y in ty * TILE..((ty + 1) * TILE).min(h) {
+                        let src = &frame.row(y as u32)[x0 * 4..x1 * 4];
+                        self.prev[y * row_bytes + x0 * 4..y * row_bytes + x1 * 4]
+                            .copy_from_slice(src);
+                    }
+                }
+            }
+        }
+        let kind = if key {
+            EncodedKind::Key
+        } else {
+            EncodedKind::Delta
+        };
+        self.note(kind, out.len() as u64);
+        Ok(kind)
+    }
+
+    fn note(&mut self, kind: EncodedKind, bytes: u64) {
+        let s = &mut self.stats;
+        match kind {
+            EncodedKind::Key => {
+                s.key_frames += 1;
+                s.key_bytes += bytes;
+                self.since_key_bytes = 0;
+                self.since_key_frames = 0;
+            }
+            EncodedKind::Delta => {
+                s.delta_frames += 1;
+                s.delta_bytes += bytes;
+                self.since_key_bytes += bytes;
+                self.since_key_frames += 1;
+            }
+            EncodedKind::Unchanged => {
+                s.unchanged_frames += 1;
+                s.unchanged_bytes += bytes;
+                self.since_key_bytes += bytes;
+                self.since_key_frames += 1;
+            }
+        }
+    }
+
+    /// Marks the tiles whose bytes differ from the previous frame: one
+    /// comparison of each row, then of each tile's part of a changed row.
+    fn find_dirty(&mut self, frame: &FrameRef<'_>, tw: usize, th: usize) {
+        let w = frame.size().width as usize;
+        let h = frame.size().height as usize;
+        let row_bytes = w * 4;
+        self.dirty.clear();
+        self.dirty.resize(tw * th, false);
+        for y in 0..h {
+            let cur = frame.row(y as u32);
+            let prev = &self.prev[y * row_bytes..(y + 1) * row_bytes];
+            if cur == prev {
+                continue;
+            }
+            let ty = y / TILE;
+            for tx in 0..tw {
+                let d = &mut self.dirty[ty * tw + tx];
+                if !*d {
+                    let (a, b) = (tx * TILE * 4, ((tx + 1) * TILE).min(w) * 4);
+                    *d = cur[a..b] != prev[a..b];
+                }
+            }
+        }
+    }
+
+    /// Candidate motion vectors (source minus destination) for the dirty
+    /// tiles: matches of 16-pixel row segments of this frame in the previous
+    /// frame's changed area, voted over all dirty tiles (CODEC.md §5).
+    fn motion_candidates(&mut self, frame: &FrameRef<'_>, tw: usize, th: usize) -> Vec<(i32, i32)> {
+        const SEG: usize = 16;
+        let w = frame.size().width as usize;
+        let h = frame.size().height as usize;
+        let n_dirty = self.dirty.iter().filter(|&&d| d).count();
+        let mut cands: Vec<(i32, i32)> = Vec::new();
+        if n_dirty >= 2 && w >= SEG {
+            // bounding box of the dirty tiles
+            let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+            for ty in 0..th {
+                for tx in 0..tw {
+                    if self.dirty[ty * tw + tx] {
+                        x0 = x0.min(tx * TILE);
+                        y0 = y0.min(ty * TILE);
+                        x1 = x1.max(((tx + 1) * TILE).min(w));
+                        y1 = y1.max(((ty + 1) * TILE).min(h));
+                    }
+                }
+            }
+            // Content moves vertically farther than the changed area shows
+            // (scrolls), so search the previous frame a little beyond it.
+            let (sy0, sy1) = (y0.saturating_sub(TILE * 4), (y1 + TILE * 4).min(h));
+            let area = (x1 - x0) * (sy1 - sy0);
+            let step = area.div_ceil(1 << 17).clamp(2, 16);
+            let row_bytes = w * 4;
+            let mut map: HashMap<u64, (u32, u32)> =
+                HashMap::with_capacity_and_hasher(0, Default::default());
+            let mut y = sy0.div_ceil(step) * step;
+            while y < sy1 {
+                let row = &self.prev[y * row_bytes..(y + 1) * row_bytes];
+                for x in x0..=(x1.saturating_sub(SEG)) {
+                    let seg = &row[x * 4..(x + SEG) * 4];
+                    if seg[..(SEG - 1) * 4] == seg[4..] {
+                        continue; // uniform: matches everywhere
+                    }
+                    map.entry(hash64(seg)).or_insert((x as u32, y as u32));
+                }
+                y += step;
+            }
+            let mut votes: HashMap<(i32, i32), u32> = HashMap::new();
+            for ty in 0..th {
+                for tx in 0..tw {
+                    if !self.dirty[ty * tw + tx] {
+                        continue;
+                    }
+                    let x = tx * TILE;
+                    if x + SEG > w {
+                        continue;
+                    }
+                    for y in ty * TILE..(ty * TILE + step).min(h) {
+                        let seg = &frame.row(y as u32)[x * 4..(x + SEG) * 4];
+                        if seg[..(SEG - 1) * 4] == seg[4..] {
+                            continue;
+                        }
+                        if let Some(&(px, py)) = map.get(&hash64(seg)) {
+                            let mv = (px as i32 - x as i32, py as i32 - y as i32);
+                            if mv != (0, 0) {
+                                *votes.entry(mv).or_insert(0) += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            let mut v: Vec<_> = votes.into_iter().filter(|&(_, n)| n >= 2).collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            cands.extend(v.iter().take(12).map(|&(mv, _)| mv));
+        }
+        for &mv in &self.recent_mvs {
+            if !cands.contains(&mv) && cands.len() < 16 {
+                cands.push(mv);
+            }
+        }
+        cands
+    }
+
+    /// Chooses and writes each tile's coding (CODEC.md §3).
+    fn code_tiles(
+        &mut self,
+        frame: &FrameRef<'_>,
+        key: bool,
+        mvs: &[(i32, i32)],
+        tw: usize,
+        th: usize,
+    ) {
+        let w = frame.size().width as usize;
+        let h = frame.size().height as usize;
+        self.ctl.clear();
+        self.idx.clear();
+        self.res.clear();
+        let mut used = vec![0u32; mvs.len()];
+        // A packed view of the current frame for the predictor's neighbours.
+        let packed: std::borrow::Cow<'_, [u8]> = if frame.is_packed() {
+            std::borrow::Cow::Borrowed(&frame.data()[..w * h * 4])
+        } else {
+            let mut v = Vec::with_capacity(w * h * 4);
+            for y in 0..h {
+                v.extend_from_slice(frame.row(y as u32));
+            }
+            std::borrow::Cow::Owned(v)
+        };
+        let buf: &[u8] = &packed;
+        let mut palette: Vec<u32> = Vec::with_capacity(16);
+        for ty in 0..th {
+            for tx in 0..tw {
+                if !self.dirty[ty * tw + tx] {
+                    self.ctl.push(op::SKIP);
+                    continue;
+                }
+                let (x0, x1) = (tx * TILE, ((tx + 1) * TILE).min(w));
+                let (y0, y1) = (ty * TILE, ((ty + 1) * TILE).min(h));
+                // copy from the previous frame?
+                if !key {
+                    if let Some(i) = mvs
+                        .iter()
+                        .position(|&mv| self.tile_matches(buf, w, h, x0, x1, y0, y1, mv))
+                    {
+                        self.ctl.push(op::COPY | ((i as u8) << 3));
+                        used[i] += 1;
+                        self.stats.copy_tiles += 1;
+                        continue;
+                    }
+                }
+                // palette of up to 16 colours (1 colour: solid)
+                palette.clear();
+                let mut fits = true;
+                'scan: for y in y0..y1 {
+                    let row = &buf[y * w * 4..];
+                    let mut last = u32::MAX;
+                    for x in x0..x1 {
+                        let c = bgr(row, x * 4);
+                        if c == last {
+                            continue;
+                        }
+                        last = c;
+                        if !palette.contains(&c) {
+                            if palette.len() == 16 {
+                                fits = false;
+                                break 'scan;
+                            }
+                            palette.push(c);
+                        }
+                    }
+                }
+                if fits && palette.len() == 1 {
+                    self.ctl.push(op::SOLID);
+                    self.res.extend_from_slice(&palette[0].to_le_bytes()[..3]);
+                } else if fits {
+                    self.ctl.push(op::PALETTE);
+                    self.res.push((palette.len() - 1) as u8);
+                    for c in &palette {
+                        self.res.extend_from_slice(&c.to_le_bytes()[..3]);
+                    }
+                    for y in y0..y1 {
+                        let row = &buf[y * w * 4..];
+                        for x in x0..x1 {
+                            let c = bgr(row, x * 4);
+                            let i = palette.iter().position(|&p| p == c).unwrap_or(0);
+                            self.idx.push(i as u8);
+                        }
+                    }
+                } else {
+                    self.ctl.push(op::PIXELS);
+                    for p in &mut self.planes {
+                        p.clear();
+                    }
+                    for y in y0..y1 {
+                        for x in x0..x1 {
+                            let v = planes(buf, (y * w + x) * 4);
+                            let p = predict(buf, w, x, y);
+                            self.planes[0].push(v[0].wrapping_sub(p[0]));
+                            self.planes[1].push(v[1].wrapping_sub(p[1]));
+                            self.planes[2].push(v[2].wrapping_sub(p[2]));
+                        }
+                    }
+                    for p in &self.planes {
+                        self.res.extend_from_slice(p);
+                    }
+                }
+            }
+        }
+        self.recent_mvs = mvs
+            .iter()
+            .zip(&used)
+            .filter(|(_, &n)| n > 0)
+            .map(|(&mv, _)| mv)
+            .take(4)
+            .collect();
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn tile_matches(
+        &self,
+        buf: &[u8],
+        w: usize,
+        h: usize,
+        x0: usize,
+        x1: usize,
+        y0: usize,
+        y1: usize,
+        (dx, dy): (i32, i32),
+    ) -> bool {
+        let (sx, sy) = (x0 as i64 + i64::from(dx), y0 as i64 + i64::from(dy));
+        let (tw, th) = ((x1 - x0) as i64, (y1 - y0) as i64);
+        if sx < 0 || sy < 0 || sx + tw > w as i64 || sy + th > h as i64 {
+            return false;
+        }
+        let (sx, sy) = (sx as usize, sy as usize);
+        let rb = w * 4;
+        (0..y1 - y0).all(|r| {
+            let cur = &buf[(y0 + r) * rb + x0 * 4..(y0 + r) * rb + x1 * 4];
+            let src = &self.prev[(sy + r) * rb + sx * 4..(sy + r) * rb + (sx + (x1 - x0)) * 4];
+            cur == src
+        })
+    }
+}
+
+fn new_zstd(level: i32) -> Result<zstd::stream::write::Encoder<'static, Vec<u8>>, CodecError> {
+    let mut z = zstd::stream::write::Encoder::new(Vec::new(), level)
+        .map_err(|e| CodecError::Zstd(e.to_string()))?;
+    z.window_log(crate::WINDOW_LOG)
+        .map_err(|e| CodecError::Zstd(e.to_string()))?;
+    z.long_distance_matching(true)
+        .map_err(|e| CodecError::Zstd(e.to_string()))?;
+    Ok(z)
+}
+
+fn hash64(b: &[u8]) -> u64 {
+    let mut h: u64 = 0x243F_6A88_85A3_08D3;
+    for c in b.chunks_exact(8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        // Mask the fourth byte of each pixel (alpha or padding).
+        let v = u64::from_le_bytes(a) & 0x00FF_FFFF_00FF_FFFF;
+        h = (h ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+    h
+}
+
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i32) -> u64 {
+    u64::from(((v << 1) ^ (v >> 31)) as u32)
+}

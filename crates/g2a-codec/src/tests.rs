@@ -1,0 +1,197 @@
+//! Round trips on real samples and property tests.
+
+use g2a_core::{FrameRef, Limits, PixelFormat, Size};
+use proptest::prelude::*;
+
+use crate::*;
+
+fn roundtrip(frames: &[(Size, Vec<u8>)], cfg: EncoderConfig) -> Vec<EncodedKind> {
+    let mut enc = Encoder::new(cfg).unwrap();
+    let mut dec = Decoder::new(Limits::default());
+    let mut pkt = Vec::new();
+    let mut kinds = Vec::new();
+    for (i, (size, px)) in frames.iter().enumerate() {
+        let f = FrameRef::packed(px, *size, PixelFormat::Bgrx8).unwrap();
+        kinds.push(enc.encode(&f, false, &mut pkt).unwrap());
+        let out = dec.decode(&pkt).unwrap();
+        assert_eq!(out.size, *size);
+        for (j, (a, b)) in out.data.chunks_exact(4).zip(px.chunks_exact(4)).enumerate() {
+            assert_eq!(&a[..3], &b[..3], "frame {i} pixel {j}");
+            assert_eq!(a[3], 255);
+        }
+    }
+    kinds
+}
+
+/// Loads a zstd-compressed raw BGRA sample from testdata.
+pub(crate) fn sample(name: &str, size: Size) -> Vec<(Size, Vec<u8>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name);
+    let raw = zstd::decode_all(std::fs::File::open(path).unwrap()).unwrap();
+    raw.chunks_exact(size.area() as usize * 4)
+        .map(|c| (size, c.to_vec()))
+        .collect()
+}
+
+#[test]
+fn real_terminal_sample_is_lossless() {
+    let frames = sample("term-960x540-40f.bgra.zst", Size::new(960, 540));
+    let kinds = roundtrip(&frames, EncoderConfig::default());
+    assert_eq!(kinds[0], EncodedKind::Key);
+    // identical consecutive frames are coded as unchanged
+    for i in 1..frames.len() {
+        assert_eq!(
+            frames[i].1 == frames[i - 1].1,
+            kinds[i] == EncodedKind::Unchanged,
+            "frame {i}"
+        );
+    }
+}
+
+#[test]
+fn real_desktop_sample_is_lossless_and_uses_copies() {
+    let frames = sample("desktop-960x540-40f.bgra.zst", Size::new(960, 540));
+    let mut enc = Encoder::new(EncoderConfig::default()).unwrap();
+    let mut dec = Decoder::new(Limits::default());
+    let mut pkt = Vec::new();
+    for (size, px) in &frames {
+        let f = FrameRef::packed(px, *size, PixelFormat::Bgra8).unwrap();
+        enc.encode(&f, false, &mut pkt).unwrap();
+        let out = dec.decode(&pkt).unwrap();
+        assert!(out
+            .data
+            .chunks_exact(4)
+            .zip(px.chunks_exact(4))
+            .all(|(a, b)| a[..3] == b[..3]));
+    }
+    // the dragged window is found and copied rather than re-sent
+    assert!(enc.stats().copy_tiles > 100, "{:?}", enc.stats());
+}
+
+#[test]
+fn keyframe_policy_bounds_deltas_and_ignores_idle() {
+    let frames = sample("term-960x540-40f.bgra.zst", Size::new(960, 540));
+    let cfg = EncoderConfig::default().keyframes(KeyframePolicy {
+        max_delta_bytes: 20_000,
+        max_frames: None,
+    });
+    let kinds = roundtrip(&frames, cfg);
+    assert!(kinds.iter().filter(|&&k| k == EncodedKind::Key).count() >= 2);
+    // an idle screen never triggers a keyframe
+    let still = vec![frames[0].clone(); 200];
+    let kinds = roundtrip(
+        &still,
+        EncoderConfig::default().keyframes(KeyframePolicy {
+            max_delta_bytes: 100,
+            max_frames: None,
+        }),
+    );
+    assert_eq!(
+        kinds.iter().filter(|&&k| k == EncodedKind::Key).count(),
+        2,
+        "one initial, one after 100 bytes of 1-byte packets"
+    );
+}
+
+#[test]
+fn size_change_forces_keyframe_and_stride_is_honoured() {
+    let mut enc = Encoder::new(EncoderConfig::default()).unwrap();
+    let mut dec = Decoder::new(Limits::default());
+    let mut pkt = Vec::new();
+    let a = vec![10u8; 8 * 8 * 4];
+    let f = FrameRef::packed(&a, Size::new(8, 8), PixelFormat::Bgra8).unwrap();
+    assert_eq!(enc.encode(&f, false, &mut pkt).unwrap(), EncodedKind::Key);
+    dec.decode(&pkt).unwrap();
+    // 5x3 frame with a 32-byte stride (12 bytes of padding per row)
+    let mut b = vec![0u8; 32 * 3];
+    for y in 0..3 {
+        for x in 0..5 {
+            b[y * 32 + x * 4..y * 32 + x * 4 + 3].copy_from_slice(&[x as u8, y as u8, 9]);
+        }
+    }
+    let f = FrameRef::new(&b, Size::new(5, 3), 32, PixelFormat::Bgrx8).unwrap();
+    assert_eq!(enc.encode(&f, false, &mut pkt).unwrap(), EncodedKind::Key);
+    let out = dec.decode(&pkt).unwrap();
+    assert_eq!(out.size, Size::new(5, 3));
+    for y in 0..3 {
+        for x in 0..5 {
+            assert_eq!(
+                &out.data[(y * 5 + x) * 4..(y * 5 + x) * 4 + 3],
+                &[x as u8, y as u8, 9]
+            );
+        }
+    }
+}
+
+#[test]
+fn delta_without_keyframe_and_garbage_are_errors() {
+    let mut dec = Decoder::new(Limits::default());
+    assert_eq!(dec.decode(&[0x55]).unwrap_err(), CodecError::NeedKeyframe);
+    assert_eq!(
+        dec.decode(&[0x44, 0]).unwrap_err(),
+        CodecError::NeedKeyframe
+    );
+    assert!(dec.decode(&[]).is_err());
+    assert!(dec
+        .decode(&[0x4B, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 0])
+        .is_err());
+    assert!(dec.decode(&[0x4B, 4, 4, 200, 1, 1, 2, 3]).is_err());
+}
+
+fn frame_strategy() -> impl Strategy<Value = Vec<(Size, Vec<u8>)>> {
+    (1u32..70, 1u32..50, 1usize..6).prop_flat_map(|(w, h, n)| {
+        let len = (w * h * 4) as usize;
+        (
+            Just(Size::new(w, h)),
+            proptest::collection::vec(0u8..4, len),
+            proptest::collection::vec(
+                (0usize..len, any::<u8>(), 0usize..40, -20i32..20, -20i32..20),
+                n,
+            ),
+        )
+            .prop_map(|(size, base, edits)| {
+                let w = size.width as usize;
+                let h = size.height as usize;
+                let mut frames = vec![(size, base.clone())];
+                let mut cur = base;
+                for (at, v, run, dx, dy) in edits {
+                    let prev = cur.clone();
+                    // a shift of the whole frame (scroll / move) ...
+                    for y in 0..h {
+                        for x in 0..w {
+                            let (sx, sy) = (x as i32 + dx, y as i32 + dy);
+                            if sx >= 0 && sy >= 0 && (sx as usize) < w && (sy as usize) < h {
+                                let s = (sy as usize * w + sx as usize) * 4;
+                                let d = (y * w + x) * 4;
+                                cur[d..d + 4].copy_from_slice(&prev[s..s + 4]);
+                            }
+                        }
+                    }
+                    // ... plus a run of new bytes
+                    for i in at..(at + run).min(cur.len()) {
+                        cur[i] = v.wrapping_add(i as u8);
+                    }
+                    frames.push((size, cur.clone()));
+                }
+                frames
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn any_frame_sequence_roundtrips(frames in frame_strategy()) {
+        roundtrip(&frames, EncoderConfig::default());
+    }
+
+    #[test]
+    fn decoder_never_panics_on_garbage(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let mut dec = Decoder::new(Limits::default());
+        let _ = dec.decode(&data);
+        let mut d = vec![0x4B, 8, 8];
+        d.extend_from_slice(&data);
+        let _ = dec.decode(&d);
+    }
+}
