@@ -174,12 +174,14 @@ impl Decoder {
                     return Err(CodecError::NeedKeyframe);
                 }
             }
-            Some(&b) => return Err(malformed(
-                0,
-                format!(
+            Some(&b) => {
+                return Err(malformed(
+                    0,
+                    format!(
                     "packet type {b:#04x}, expected 0x4b (key), 0x44 (delta) or 0x55 (unchanged)"
                 ),
-            )),
+                ))
+            }
             None => return Err(malformed(0, "empty packet")),
         }
         let key = packet[0] == packet::KEY;

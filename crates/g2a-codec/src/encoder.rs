@@ -20,6 +20,12 @@ pub struct KeyframePolicy {
     /// Start a keyframe once the delta packets since the last keyframe
     /// exceed this many bytes.
     pub max_delta_bytes: u64,
+    /// Also allow deltas up to this multiple of the last keyframe's size
+    /// before starting a keyframe: a keyframe costs about as much to decode
+    /// as that many bytes of deltas, so this keeps keyframes from dominating
+    /// the file on photographic screens while bounding seek cost relative to
+    /// a keyframe's.
+    pub key_ratio: u32,
     /// Also start one after this many frames, if set.
     pub max_frames: Option<u64>,
 }
@@ -28,6 +34,7 @@ impl Default for KeyframePolicy {
     fn default() -> Self {
         KeyframePolicy {
             max_delta_bytes: 1 << 20,
+            key_ratio: 4,
             max_frames: None,
         }
     }
@@ -126,6 +133,7 @@ pub struct Encoder {
     zstd: Option<zstd::stream::write::Encoder<'static, Vec<u8>>>,
     since_key_bytes: u64,
     since_key_frames: u64,
+    last_key_bytes: u64,
     stats: EncoderStats,
     recent_mvs: Vec<(i32, i32)>,
     // scratch
@@ -168,6 +176,7 @@ impl Encoder {
             zstd: None,
             since_key_bytes: 0,
             since_key_frames: 0,
+            last_key_bytes: 0,
             stats: EncoderStats::default(),
             recent_mvs: Vec::new(),
             dirty: Vec::new(),
@@ -211,7 +220,11 @@ impl Encoder {
         let policy = self.cfg.keyframes;
         let key = force_keyframe
             || self.size != Some(size)
-            || self.since_key_bytes >= policy.max_delta_bytes
+            || self.since_key_bytes
+                >= policy.max_delta_bytes.max(
+                    self.last_key_bytes
+                        .saturating_mul(u64::from(policy.key_ratio)),
+                )
             || policy
                 .max_frames
                 .is_some_and(|n| self.since_key_frames >= n);
@@ -298,6 +311,7 @@ impl Encoder {
             EncodedKind::Key => {
                 s.key_frames += 1;
                 s.key_bytes += bytes;
+                self.last_key_bytes = bytes;
                 self.since_key_bytes = 0;
                 self.since_key_frames = 0;
             }
@@ -310,8 +324,8 @@ impl Encoder {
             EncodedKind::Unchanged => {
                 s.unchanged_frames += 1;
                 s.unchanged_bytes += bytes;
-                self.since_key_bytes += bytes;
-                self.since_key_frames += 1;
+                // An unchanged frame costs nothing to decode, so it never
+                // moves the next keyframe closer: an idle screen writes none.
             }
         }
     }

@@ -74,6 +74,7 @@ fn keyframe_policy_bounds_deltas_and_ignores_idle() {
     let frames = sample("term-960x540-40f.bgra.zst", Size::new(960, 540));
     let cfg = EncoderConfig::default().keyframes(KeyframePolicy {
         max_delta_bytes: 20_000,
+        key_ratio: 0,
         max_frames: None,
     });
     let kinds = roundtrip(&frames, cfg);
@@ -84,14 +85,16 @@ fn keyframe_policy_bounds_deltas_and_ignores_idle() {
         &still,
         EncoderConfig::default().keyframes(KeyframePolicy {
             max_delta_bytes: 100,
+            key_ratio: 0,
             max_frames: None,
         }),
     );
     assert_eq!(
         kinds.iter().filter(|&&k| k == EncodedKind::Key).count(),
-        2,
-        "one initial, one after 100 bytes of 1-byte packets"
+        1,
+        "only the initial keyframe, however long the screen stays idle"
     );
+    assert!(kinds[1..].iter().all(|&k| k == EncodedKind::Unchanged));
 }
 
 #[test]

@@ -579,6 +579,13 @@ pub struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
+    /// Byte offset where the next call starts reading (just past the last
+    /// record returned): resume later with [`Reader::records_from`].
+    #[must_use]
+    pub fn position(&self) -> u64 {
+        self.pos as u64
+    }
+
     /// The next record and its byte offset.
     pub fn next_with_offset(&mut self) -> Option<(u64, Record<'a>)> {
         loop {

@@ -134,7 +134,9 @@ pub enum SenderRole {
 }
 
 impl SenderRole {
-    pub(crate) fn code(self) -> u8 {
+    /// The wire code.
+    #[must_use]
+    pub fn code(self) -> u8 {
         match self {
             SenderRole::Representative => 1,
             SenderRole::Customer => 2,
@@ -143,7 +145,9 @@ impl SenderRole {
         }
     }
 
-    pub(crate) fn from_code(c: u8) -> Self {
+    /// The value for a wire code (unknown codes become `Other`).
+    #[must_use]
+    pub fn from_code(c: u8) -> Self {
         match c {
             1 => SenderRole::Representative,
             2 => SenderRole::Customer,
@@ -179,7 +183,9 @@ pub enum MediaType {
 }
 
 impl MediaType {
-    pub(crate) fn code(self) -> u8 {
+    /// The wire code.
+    #[must_use]
+    pub fn code(self) -> u8 {
         match self {
             MediaType::Binary => 0,
             MediaType::Text => 1,
@@ -188,7 +194,9 @@ impl MediaType {
         }
     }
 
-    pub(crate) fn from_code(c: u8) -> Self {
+    /// The value for a wire code (unknown codes become `Other`).
+    #[must_use]
+    pub fn from_code(c: u8) -> Self {
         match c {
             0 => MediaType::Binary,
             1 => MediaType::Text,
@@ -231,7 +239,9 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub(crate) fn code(self) -> u16 {
+    /// The wire code.
+    #[must_use]
+    pub fn code(self) -> u16 {
         match self {
             EventKind::RemoteControlGranted => 1,
             EventKind::RemoteControlRevoked => 2,
@@ -244,7 +254,9 @@ impl EventKind {
         }
     }
 
-    pub(crate) fn from_code(c: u16) -> Self {
+    /// The value for a wire code (unknown codes become `Other`).
+    #[must_use]
+    pub fn from_code(c: u16) -> Self {
         match c {
             1 => EventKind::RemoteControlGranted,
             2 => EventKind::RemoteControlRevoked,

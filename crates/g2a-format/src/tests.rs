@@ -449,6 +449,45 @@ fn size_cap_stop_policy_ends_cleanly() {
 }
 
 #[test]
+fn cursor_shapes_repeated_in_a_continuation_never_break_the_cap() {
+    // Found by the writer_ops fuzz target: shapes repeated at the start of a
+    // continuation file plus the record that caused the roll-over went over
+    // the cap.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("shapes.g2a");
+    let cap = MIN_SIZE_CAP + 100;
+    let mut w = Writer::create(&p, header(), WriterOptions::default().size_cap(Some(cap))).unwrap();
+    let pixels = vec![7u8; 100 * 100 * 4];
+    for id in 0..2 {
+        let r = w.write(&Record::CursorShape {
+            ts: Timestamp::ZERO,
+            id,
+            hotspot_x: 1,
+            hotspot_y: 1,
+            size: Size::new(100, 100),
+            pixels: &pixels,
+        });
+        assert_eq!(r.unwrap(), Written::Ok);
+    }
+    let data = vec![1u8; 60_000];
+    let video = Record::Video {
+        ts: Timestamp::from_millis(5),
+        codec: CODEC,
+        keyframe: true,
+        data: &data,
+    };
+    assert_eq!(w.write(&video).unwrap(), Written::Ok);
+    let s = w.finish().unwrap();
+    assert!(s.paths.len() >= 2);
+    for path in &s.paths {
+        assert!(std::fs::metadata(path).unwrap().len() <= cap);
+        assert!(Reader::open(path).unwrap().verify().is_intact());
+    }
+    let set = SessionSet::open(&p).unwrap();
+    assert_eq!(set.merged().filter(|r| r.is_keyframe()).count(), 1);
+}
+
+#[test]
 fn record_larger_than_cap_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = Writer::create(

@@ -382,9 +382,15 @@ impl Writer {
                     return Ok(Written::Stopped);
                 }
                 CapPolicy::Continue => {
-                    self.roll_over()?;
+                    self.roll_over(buf.len() as u64, key)?;
                     if matches!(rec, Record::Video { .. }) && !key {
                         return Ok(Written::NeedKeyframe);
+                    }
+                    if !self.fits(buf.len() as u64, key) {
+                        return Err(FormatError::RecordTooLarge {
+                            size: buf.len() as u64,
+                            cap,
+                        });
                     }
                 }
             }
@@ -487,7 +493,9 @@ impl Writer {
         Ok(())
     }
 
-    fn roll_over(&mut self) -> Result<(), FormatError> {
+    /// Finishes the current file and opens the next continuation file,
+    /// leaving room in it for a pending record of `pending` bytes.
+    fn roll_over(&mut self, pending: u64, pending_key: bool) -> Result<(), FormatError> {
         self.finish_file()?;
         let predecessor = self
             .path
@@ -501,7 +509,9 @@ impl Writer {
         });
         let next = continuation_path(&self.first_path, self.file_index);
         self.open_file(next)?;
-        // Each file stands alone: repeat the cursor shapes it may reference.
+        // Each file stands alone: repeat the cursor shapes it may reference,
+        // as many as fit beside the pending record (a position naming a
+        // shape that didn't fit shows the default cursor).
         let shapes = std::mem::take(&mut self.shapes);
         let ts = self.last_cursor_ts;
         for (&id, (hx, hy, size, pixels)) in &shapes {
@@ -517,7 +527,11 @@ impl Writer {
             rec.encode_payload(&mut self.payload);
             let mut buf = Vec::new();
             encode_framed(&mut buf, rec.kind_code(), 0, ts, &self.payload);
-            self.append(&rec, &buf)?;
+            // `fits` reserves one keyframe entry when asked; ask for the
+            // pending record's so the shapes never crowd it out.
+            if self.fits(buf.len() as u64 + pending, pending_key) {
+                self.append(&rec, &buf)?;
+            }
         }
         self.shapes = shapes;
         Ok(())
