@@ -27,6 +27,14 @@ enum Command {
     Chat(cmd::chat::Args),
     /// List the diagnostics documents, or extract one.
     Diag(cmd::diag::Args),
+    /// Record raw BGRA frames (a file or standard input) as a .g2a recording.
+    Import(cmd::import::Args),
+    /// Write every recorded frame as raw BGRA.
+    Decode(cmd::decode::Args),
+    /// Save the frame on screen at a given time as PNG.
+    Frame(cmd::frame::Args),
+    /// Record, verify, replay and seek the embedded sample session.
+    Demo(cmd::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +45,10 @@ fn main() -> ExitCode {
         Command::Recover(a) => cmd::recover::run(a),
         Command::Chat(a) => cmd::chat::run(a),
         Command::Diag(a) => cmd::diag::run(a),
+        Command::Import(a) => cmd::import::run(a),
+        Command::Decode(a) => cmd::decode::run(a),
+        Command::Frame(a) => cmd::frame::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
     };
     match result {
         Ok(code) => code,

@@ -104,6 +104,12 @@ impl Decoder {
         packet.first() == Some(&packet::KEY)
     }
 
+    /// True when `packet` repeats the previous frame unchanged.
+    #[must_use]
+    pub fn is_unchanged(packet: &[u8]) -> bool {
+        packet.first() == Some(&packet::UNCHANGED)
+    }
+
     /// The current frame, if any.
     #[must_use]
     pub fn frame(&self) -> Option<FrameView<'_>> {
@@ -218,6 +224,7 @@ impl Decoder {
         let mut spare = [0u8; 1];
         loop {
             let done_in = inb.pos() == input.len();
+            let before = (inb.pos(), produced);
             if produced < raw_len {
                 let mut out = OutBuffer::around(&mut self.body[produced..]);
                 z.run(&mut inb, &mut out)
@@ -248,6 +255,14 @@ impl Decoder {
                     return Ok(());
                 }
             }
+            // Each turn must consume input or produce output: hostile input
+            // can't make this loop spin.
+            if (inb.pos(), produced) == before {
+                return Err(malformed(
+                    inb.pos(),
+                    format!("compressed body stalls after {produced} of {raw_len} bytes"),
+                ));
+            }
         }
     }
 
@@ -266,8 +281,12 @@ impl Decoder {
         }
         let mut mvs = Vec::new();
         for _ in 0..n_mv {
-            let dx = unzigzag(c.varint()?);
-            let dy = unzigzag(c.varint()?);
+            let at = c.pos;
+            let dx = unzigzag(c.varint()?)
+                .ok_or_else(|| malformed(at, "motion vector x beyond 32 bits"))?;
+            let at = c.pos;
+            let dy = unzigzag(c.varint()?)
+                .ok_or_else(|| malformed(at, "motion vector y beyond 32 bits"))?;
             mvs.push((dx, dy));
         }
         let n_ctl = c.varint()?;
@@ -420,7 +439,8 @@ impl Decoder {
     }
 }
 
-fn unzigzag(v: u64) -> i64 {
-    let v = v as u32;
-    i64::from(((v >> 1) as i32) ^ -((v & 1) as i32))
+/// A zigzag-coded 32-bit value (CODEC.md §5); `None` beyond 32 bits.
+fn unzigzag(v: u64) -> Option<i64> {
+    let v = u32::try_from(v).ok()?;
+    Some(i64::from(((v >> 1) as i32) ^ -((v & 1) as i32)))
 }

@@ -28,7 +28,15 @@ fn trailer_name(t: &TrailerState) -> String {
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let set = super::open_set(&a.file)?;
+    let player = g2a::Player::from_set(super::open_set(&a.file)?);
+    let set = player.set();
+    let codec = player.codec_stats();
+    let frames = codec.frames();
+    let unchanged_share = if frames > 0 {
+        codec.unchanged_frames as f64 / frames as f64
+    } else {
+        0.0
+    };
     let h = set.header();
     let files: Vec<&Reader> = set.files().iter().collect();
     let mut tracks = Vec::new();
@@ -63,6 +71,17 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
             "duration": set.duration().to_string(),
             "tracks": tracks.iter().map(|(t, r, b)| json!({"track": t.name(), "records": r, "bytes": b})).collect::<Vec<_>>(),
             "keyframes": keyframes,
+            "codec": {
+                "frames": frames,
+                "key_frames": codec.key_frames,
+                "key_bytes": codec.key_bytes,
+                "delta_frames": codec.delta_frames,
+                "delta_bytes": codec.delta_bytes,
+                "unchanged_frames": codec.unchanged_frames,
+                "unchanged_bytes": codec.unchanged_bytes,
+                "other_codec_frames": codec.foreign_frames,
+                "unchanged_share": unchanged_share,
+            },
             "files": files.iter().map(|f| json!({
                 "path": f.path().map(|p| p.display().to_string()),
                 "bytes": f.len(),
@@ -99,6 +118,32 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
     );
     println!("duration       {}", set.duration());
     println!("keyframes      {keyframes}");
+    if frames > 0 {
+        let avg = |b: u64, n: u64| b.checked_div(n).unwrap_or(0);
+        println!(
+            "frames         {frames} ({:.1}% unchanged)",
+            unchanged_share * 100.0
+        );
+        println!(
+            "  keyframes    {:>10} frames {:>14} bytes {:>10} bytes/frame",
+            codec.key_frames,
+            codec.key_bytes,
+            avg(codec.key_bytes, codec.key_frames)
+        );
+        println!(
+            "  deltas       {:>10} frames {:>14} bytes {:>10} bytes/frame",
+            codec.delta_frames,
+            codec.delta_bytes,
+            avg(codec.delta_bytes, codec.delta_frames)
+        );
+        println!(
+            "  unchanged    {:>10} frames {:>14} bytes",
+            codec.unchanged_frames, codec.unchanged_bytes
+        );
+        if codec.foreign_frames > 0 {
+            println!("  other codec  {:>10} frames", codec.foreign_frames);
+        }
+    }
     println!("tracks");
     for (t, r, b) in &tracks {
         println!("  {:<12} {r:>10} records {b:>14} bytes", t.name());

@@ -1,8 +1,14 @@
 //! One module per subcommand.
 
 pub(crate) mod chat;
+pub(crate) mod decode;
+pub(crate) mod demo;
 pub(crate) mod diag;
+pub(crate) mod frame;
+pub(crate) mod import;
 pub(crate) mod info;
+pub(crate) mod options;
+pub(crate) mod progress;
 pub(crate) mod recover;
 pub(crate) mod verify;
 

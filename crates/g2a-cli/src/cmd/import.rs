@@ -1,0 +1,140 @@
+//! `g2a import --raw WxH --fps N INPUT -o OUT.g2a`.
+
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use g2a::{QueueFull, Recorder, RecorderOptions};
+use g2a_core::{FrameRef, PixelFormat, Size, Timestamp};
+use g2a_format::SessionHeader;
+
+use super::options::RecordingOptions;
+use super::progress::Progress;
+
+/// Arguments of `g2a import`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Raw BGRA frames back to back from a file, or `-` for standard input
+    /// (`ffmpeg -i clip.mkv -f rawvideo -pix_fmt bgra - | g2a import --raw 1920x1080 --fps 10 - -o clip.g2a`).
+    input: PathBuf,
+    /// The recording to write.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// The input is raw BGRA frames of this size (WxH).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    raw: Option<Size>,
+    /// Frame rate of raw input: frame i gets time i / fps.
+    #[arg(long, default_value_t = 10.0)]
+    fps: f64,
+    #[command(flatten)]
+    rec: RecordingOptions,
+}
+
+pub(crate) fn parse_size(s: &str) -> Result<Size, String> {
+    Size::parse(s)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("'{s}' is not a size like 1920x1080"))
+}
+
+pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let Some(size) = a.raw else {
+        bail!(
+            "give --raw WxH for raw BGRA input (for a video file, decode it with ffmpeg: \
+             ffmpeg -i VIDEO -f rawvideo -pix_fmt bgra - | g2a import --raw WxH --fps N - -o OUT)"
+        );
+    };
+    if !(a.fps > 0.0 && a.fps <= 1000.0) {
+        bail!(
+            "--fps {} is out of range: expected a rate above 0 and at most 1000",
+            a.fps
+        );
+    }
+    let input: Box<dyn Read> = if a.input == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(&a.input)
+            .with_context(|| format!("cannot open {}", a.input.display()))?;
+        Box::new(f)
+    };
+    let session = a.rec.session_id(&a.output);
+    let header = a.rec.header(SessionHeader::new(session, size))?;
+    let opts = a.rec.recorder_options()?.queue(2, QueueFull::Block);
+    let summary = import_raw(
+        BufReader::with_capacity(1 << 20, input),
+        size,
+        a.fps,
+        &a.output,
+        header,
+        opts,
+    )?;
+    println!(
+        "{}: {} frames, {} bytes in {} file(s){}",
+        a.output.display(),
+        summary.frames,
+        summary.files.bytes,
+        summary.files.paths.len(),
+        if summary.stopped_by_cap {
+            " (stopped at the size cap)"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records raw BGRA frames from `input` until it ends.
+pub(crate) fn import_raw(
+    mut input: impl Read,
+    size: Size,
+    fps: f64,
+    out: &Path,
+    header: SessionHeader,
+    opts: RecorderOptions,
+) -> anyhow::Result<g2a::RecordingSummary> {
+    let frame_len = usize::try_from(size.area() * 4).context("frame size")?;
+    let mut rec = Recorder::create(out, header, opts)
+        .with_context(|| format!("cannot create {}", out.display()))?;
+    let mut buf = vec![0u8; frame_len];
+    let mut progress = Progress::new("frames", None);
+    let mut n: u64 = 0;
+    let mut bytes_in: u64 = 0;
+    loop {
+        let got = read_full(&mut input, &mut buf).context("reading the input")?;
+        if got == 0 {
+            break;
+        }
+        if got < frame_len {
+            // Keep what was recorded: finish the file, then report.
+            rec.finish()?;
+            bail!(
+                "the input ends with {got} bytes, less than one {size} frame ({frame_len} bytes): \
+                 check --raw; the {n} complete frames before it are recorded"
+            );
+        }
+        let ts = Timestamp::from_secs_f64(n as f64 / fps).context("timestamp")?;
+        let frame = FrameRef::packed(&buf, size, PixelFormat::Bgra8)?;
+        if rec.push_frame(ts, &frame)? == g2a::FrameStatus::Stopped {
+            break;
+        }
+        n += 1;
+        bytes_in += frame_len as u64;
+        progress.update(n, &format!("{} MB read", bytes_in >> 20));
+    }
+    progress.finish();
+    Ok(rec.finish()?)
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}

@@ -1,0 +1,371 @@
+//! The [`Player`]: a recording opened for replay, seeking and export.
+
+use std::path::Path;
+
+use g2a_codec::{Decoder, CODEC_ID};
+use g2a_core::{Limits, Size, Timestamp};
+use g2a_format::{CodecId, Record, SessionHeader, SessionSet};
+
+use crate::Error;
+
+/// A decoded frame: packed BGRA (alpha 255), `size.width * 4` bytes a row.
+#[derive(Debug, Clone, Copy)]
+pub struct VideoFrame<'a> {
+    /// The time the frame was recorded.
+    pub ts: Timestamp,
+    /// Its size.
+    pub size: Size,
+    /// Its pixels.
+    pub data: &'a [u8],
+    /// False when the frame repeats the previous one unchanged (exporters
+    /// can skip such frames without looking at their pixels).
+    pub changed: bool,
+    /// True when the frame was stored as a keyframe.
+    pub keyframe: bool,
+}
+
+/// Frame counts and bytes of a recording's video track, by frame kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CodecStats {
+    /// Keyframes.
+    pub key_frames: u64,
+    /// Bytes of keyframe payloads.
+    pub key_bytes: u64,
+    /// Delta frames.
+    pub delta_frames: u64,
+    /// Bytes of delta payloads.
+    pub delta_bytes: u64,
+    /// Frames that repeat the previous one.
+    pub unchanged_frames: u64,
+    /// Bytes of those.
+    pub unchanged_bytes: u64,
+    /// Video records of another codec.
+    pub foreign_frames: u64,
+}
+
+impl CodecStats {
+    /// All frames.
+    #[must_use]
+    pub fn frames(&self) -> u64 {
+        self.key_frames + self.delta_frames + self.unchanged_frames + self.foreign_frames
+    }
+}
+
+/// Where a video record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Pos {
+    file: usize,
+    /// Offset of the record.
+    offset: u64,
+    /// Offset just past it.
+    end: u64,
+}
+
+/// The decoder's state: the last frame decoded.
+#[derive(Debug, Clone, Copy)]
+struct Current {
+    pos: Pos,
+    ts: Timestamp,
+    changed: bool,
+    keyframe: bool,
+}
+
+/// A video record found by a scan.
+struct Found<'a> {
+    pos: Pos,
+    ts: Timestamp,
+    codec: CodecId,
+    keyframe: bool,
+    data: &'a [u8],
+    /// Records were lost between the previous position and this one.
+    gap: bool,
+}
+
+/// A recording opened for replay.
+///
+/// The frame on screen at any time comes from the seek index: the player
+/// decodes from the keyframe at or before that time, or keeps decoding
+/// forward from where it is when that is shorter. Memory is one decoder
+/// (two frames) whatever the recording's length.
+///
+/// A recording that is still being written can be followed with
+/// [`Player::refresh`]. Records lost to damage are skipped: frames after a
+/// lost record are not shown until the next keyframe (the previous frame
+/// stays on screen).
+pub struct Player {
+    set: SessionSet,
+    decoder: Decoder,
+    cur: Option<Current>,
+}
+
+impl std::fmt::Debug for Player {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Player")
+            .field("files", &self.set.files().len())
+            .field("at", &self.cur.map(|c| c.ts))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Player {
+    /// Opens a recording and its continuation files.
+    ///
+    /// # Errors
+    /// [`Error::Format`] when a file can't be opened or is not a recording.
+    pub fn open(path: impl AsRef<Path>) -> Result<Player, Error> {
+        Ok(Player::from_set(SessionSet::open(path)?))
+    }
+
+    /// Plays an already opened set of files.
+    #[must_use]
+    pub fn from_set(set: SessionSet) -> Player {
+        Player::with_limits(set, Limits::default())
+    }
+
+    /// Plays `set`, refusing frames outside `limits`.
+    #[must_use]
+    pub fn with_limits(set: SessionSet, limits: Limits) -> Player {
+        Player {
+            set,
+            decoder: Decoder::new(limits),
+            cur: None,
+        }
+    }
+
+    /// The session header (of the first file).
+    #[must_use]
+    pub fn header(&self) -> &SessionHeader {
+        self.set.header()
+    }
+
+    /// The files, in order.
+    #[must_use]
+    pub fn set(&self) -> &SessionSet {
+        &self.set
+    }
+
+    /// Time of the last record of any track.
+    #[must_use]
+    pub fn duration(&self) -> Timestamp {
+        self.set.duration()
+    }
+
+    /// Every record of every track, in time order.
+    pub fn records(&self) -> impl Iterator<Item = Record<'_>> {
+        self.set.merged()
+    }
+
+    /// Time of the frame last returned, if any.
+    #[must_use]
+    pub fn position(&self) -> Option<Timestamp> {
+        self.cur.map(|c| c.ts)
+    }
+
+    /// Reads what a recording still being written has added since it was
+    /// opened (or last refreshed), including new continuation files.
+    /// Returns true when anything new arrived.
+    ///
+    /// # Errors
+    /// [`Error::Format`] for I/O errors.
+    pub fn refresh(&mut self) -> Result<bool, Error> {
+        Ok(self.set.refresh()?)
+    }
+
+    /// Counts frames and bytes by frame kind (a scan of the video records).
+    #[must_use]
+    pub fn codec_stats(&self) -> CodecStats {
+        let mut s = CodecStats::default();
+        for file in self.set.files() {
+            for rec in file.records() {
+                if let Record::Video { codec, data, .. } = rec {
+                    let n = data.len() as u64;
+                    if codec.0 != CODEC_ID {
+                        s.foreign_frames += 1;
+                    } else if Decoder::is_keyframe(data) {
+                        s.key_frames += 1;
+                        s.key_bytes += n;
+                    } else if Decoder::is_unchanged(data) {
+                        s.unchanged_frames += 1;
+                        s.unchanged_bytes += n;
+                    } else {
+                        s.delta_frames += 1;
+                        s.delta_bytes += n;
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    /// The first video record after `after` (or from the start).
+    fn next_video(set: &SessionSet, after: Option<Pos>) -> Option<Found<'_>> {
+        let files = set.files();
+        let (mut file, mut from) = match after {
+            Some(p) => (p.file, p.end),
+            None => (0, files.first()?.header_len()),
+        };
+        loop {
+            let reader = files.get(file)?;
+            let mut recs = reader.records_from(from);
+            while let Some((offset, rec)) = recs.next_with_offset() {
+                if let Record::Video {
+                    ts,
+                    codec,
+                    keyframe,
+                    data,
+                } = rec
+                {
+                    let gap = reader
+                        .damage()
+                        .iter()
+                        .any(|d| d.end > from && d.start < offset);
+                    return Some(Found {
+                        pos: Pos {
+                            file,
+                            offset,
+                            end: recs.position(),
+                        },
+                        ts,
+                        codec,
+                        keyframe,
+                        data,
+                        gap,
+                    });
+                }
+            }
+            file += 1;
+            from = files.get(file)?.header_len();
+        }
+    }
+
+    fn current(&self) -> Result<VideoFrame<'_>, Error> {
+        let (Some(c), Some(f)) = (self.cur, self.decoder.frame()) else {
+            return Err(Error::NoVideo);
+        };
+        Ok(VideoFrame {
+            ts: c.ts,
+            size: f.size,
+            data: f.data,
+            changed: c.changed,
+            keyframe: c.keyframe,
+        })
+    }
+
+    /// The next recorded frame after the one last returned (the first frame
+    /// of the recording when none was). `None` at the end (of what has been
+    /// written so far, for a recording in progress).
+    ///
+    /// # Errors
+    /// [`Error::Codec`] for a damaged packet, [`Error::UnsupportedCodec`].
+    pub fn next_frame(&mut self) -> Result<Option<VideoFrame<'_>>, Error> {
+        let mut after = self.cur.map(|c| c.pos);
+        let Player { set, decoder, cur } = self;
+        loop {
+            let Some(found) = Player::next_video(set, after) else {
+                return Ok(None);
+            };
+            if Player::decode_with(decoder, cur, &found)? {
+                break;
+            }
+            after = Some(found.pos);
+        }
+        self.current().map(Some)
+    }
+
+    /// Decodes `found` if it can (a delta whose reference was lost waits for
+    /// the next keyframe); returns whether a frame was decoded.
+    fn decode_with(
+        decoder: &mut Decoder,
+        cur: &mut Option<Current>,
+        found: &Found<'_>,
+    ) -> Result<bool, Error> {
+        if found.codec.0 != CODEC_ID {
+            return Err(Error::UnsupportedCodec {
+                ts: found.ts,
+                found: found.codec,
+                expected: CodecId(CODEC_ID),
+            });
+        }
+        let usable = found.keyframe || (!found.gap && decoder.frame().is_some());
+        if !usable {
+            decoder.reset();
+            return Ok(false);
+        }
+        decoder.decode(found.data)?;
+        *cur = Some(Current {
+            pos: found.pos,
+            ts: found.ts,
+            changed: !Decoder::is_unchanged(found.data),
+            keyframe: found.keyframe,
+        });
+        Ok(true)
+    }
+
+    /// The frame on screen at `ts`: the last frame recorded at or before it
+    /// (the first frame when `ts` precedes it).
+    ///
+    /// Seeks through the index: decoding starts at the keyframe at or
+    /// before `ts`, unless the player is already between that keyframe and
+    /// `ts`, in which case it decodes forward from where it is.
+    ///
+    /// # Errors
+    /// [`Error::NoVideo`] for a recording without frames; [`Error::Codec`]
+    /// for a damaged packet.
+    pub fn frame_at(&mut self, ts: Timestamp) -> Result<VideoFrame<'_>, Error> {
+        let target = self.keyframe_pos_at(ts);
+        let resume = match (self.cur, target) {
+            (Some(c), Some(k)) => c.ts <= ts && k <= c.pos && self.decoder.frame().is_some(),
+            (Some(c), None) => c.ts <= ts && self.decoder.frame().is_some(),
+            (None, _) => false,
+        };
+        let mut after = if resume {
+            self.cur.map(|c| c.pos)
+        } else {
+            self.decoder.reset();
+            self.cur = None;
+            // Start just before the keyframe: scanning resumes at its offset.
+            target.map(|k| Pos {
+                file: k.file,
+                offset: k.offset,
+                end: k.offset,
+            })
+        };
+        let Player { set, decoder, cur } = self;
+        while let Some(found) = Player::next_video(set, after) {
+            if found.ts > ts && cur.is_some() {
+                break;
+            }
+            Player::decode_with(decoder, cur, &found)?;
+            after = Some(found.pos);
+        }
+        self.current()
+    }
+
+    /// The position of the keyframe at or before `ts` (the first keyframe
+    /// when `ts` precedes it).
+    fn keyframe_pos_at(&self, ts: Timestamp) -> Option<Pos> {
+        let to_pos = |file: usize, offset: u64| Pos {
+            file,
+            offset,
+            end: offset,
+        };
+        if let Some(p) = self.set.seek_keyframe(ts) {
+            return Some(to_pos(p.file, p.keyframe.offset));
+        }
+        self.set
+            .files()
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| r.keyframes().first().map(|k| to_pos(i, k.offset)))
+    }
+
+    /// Times of every keyframe, in order (for a timeline).
+    #[must_use]
+    pub fn keyframe_times(&self) -> Vec<Timestamp> {
+        self.set
+            .files()
+            .iter()
+            .flat_map(|r| r.keyframes().iter().map(|k| k.ts))
+            .collect()
+    }
+}
