@@ -427,7 +427,12 @@ impl Record<'_> {
     }
 
     /// Checks what the format requires of the record's fields.
-    pub(crate) fn validate(&self) -> Result<(), FormatError> {
+    /// Checks what [`crate::Writer::write`] checks about the record itself
+    /// (not its time order or size against a cap).
+    ///
+    /// # Errors
+    /// [`FormatError::InvalidArgument`] naming the problem.
+    pub fn validate(&self) -> Result<(), FormatError> {
         let bad = |detail: String| FormatError::InvalidArgument {
             what: "record",
             detail,
