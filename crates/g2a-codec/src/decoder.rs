@@ -3,7 +3,7 @@
 use g2a_core::{Limits, Size};
 
 use crate::error::malformed;
-use crate::pixel::{predict, put_planes, TILE};
+use crate::pixel::{med, planes, put_planes, TILE};
 use crate::{op, packet, CodecError};
 
 /// A decoded frame: packed BGRA, alpha 255, `size.width * 4` bytes per row.
@@ -28,6 +28,8 @@ pub struct Decoder {
     zstd: Option<zstd::stream::raw::Decoder<'static>>,
     body: Vec<u8>,
     dirty: Vec<bool>,
+    /// Planar working copy of one tile with its top and left borders.
+    tile_planes: Vec<u8>,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -89,6 +91,7 @@ impl Decoder {
             zstd: None,
             body: Vec::new(),
             dirty: Vec::new(),
+            tile_planes: Vec::new(),
         }
     }
 
@@ -385,23 +388,9 @@ impl Decoder {
                         }
                     }
                     op::PIXELS => {
-                        let n = cw * ch;
-                        let planes = res_take(&mut rp, n * 3)?;
-                        let (p0, rest) = planes.split_at(n);
-                        let (p1, p2) = rest.split_at(n);
-                        let mut k = 0;
-                        for y in y0..y1 {
-                            for x in x0..x1 {
-                                let pr = predict(&self.cur, w, x, y);
-                                let v = [
-                                    p0[k].wrapping_add(pr[0]),
-                                    p1[k].wrapping_add(pr[1]),
-                                    p2[k].wrapping_add(pr[2]),
-                                ];
-                                put_planes(&mut self.cur, (y * w + x) * 4, v);
-                                k += 1;
-                            }
-                        }
+                        let planes = res_take(&mut rp, cw * ch * 3)?;
+                        let t = TileRect { x0, y0, cw, ch };
+                        decode_pixels_tile(&mut self.cur, &mut self.tile_planes, w, t, planes);
                     }
                     other => {
                         return Err(malformed(
@@ -436,6 +425,117 @@ impl Decoder {
             }
         }
         Ok(())
+    }
+}
+
+/// A tile's place in the frame.
+#[derive(Clone, Copy)]
+struct TileRect {
+    x0: usize,
+    y0: usize,
+    cw: usize,
+    ch: usize,
+}
+
+/// Decodes a PIXELS tile (CODEC.md §4): the residuals of the three planes
+/// (`g`, `r - g`, `b - g`, each `cw * ch` bytes in raster order) plus the
+/// MED prediction from the already decoded pixels to the left and above.
+///
+/// Works on a planar copy of the tile with a one-pixel border (the row above
+/// and the column to the left, from the frame), so each plane is one tight
+/// loop over bytes, then writes the pixels back in BGRA.
+fn decode_pixels_tile(cur: &mut [u8], work: &mut Vec<u8>, w: usize, t: TileRect, res: &[u8]) {
+    let TileRect { x0, y0, cw, ch } = t;
+    let sw = cw + 1;
+    let plane_len = sw * (ch + 1);
+    work.clear();
+    work.resize(plane_len * 3, 0);
+    // Borders from the frame (zero where the frame has none: never read then).
+    if y0 > 0 {
+        let first = if x0 > 0 { x0 - 1 } else { x0 };
+        for gx in first..x0 + cw {
+            let v = planes(cur, ((y0 - 1) * w + gx) * 4);
+            let i = gx + 1 - x0;
+            for k in 0..3 {
+                work[k * plane_len + i] = v[k];
+            }
+        }
+    }
+    if x0 > 0 {
+        for y in 0..ch {
+            let v = planes(cur, ((y0 + y) * w + x0 - 1) * 4);
+            for k in 0..3 {
+                work[k * plane_len + (y + 1) * sw] = v[k];
+            }
+        }
+    }
+    let n = cw * ch;
+    let (p0, rest) = work.split_at_mut(plane_len);
+    let (p1, p2) = rest.split_at_mut(plane_len);
+    let (r0, r1, r2) = (&res[..n], &res[n..2 * n], &res[2 * n..3 * n]);
+    for y in 0..ch {
+        let gy = y0 + y;
+        let (a0, h0) = p0.split_at_mut((y + 1) * sw);
+        let (a1, h1) = p1.split_at_mut((y + 1) * sw);
+        let (a2, h2) = p2.split_at_mut((y + 1) * sw);
+        let (a0, a1, a2) = (&a0[y * sw..], &a1[y * sw..], &a2[y * sw..]);
+        let (h0, h1, h2) = (&mut h0[..sw], &mut h1[..sw], &mut h2[..sw]);
+        let rs = y * cw..(y + 1) * cw;
+        let (q0, q1, q2) = (&r0[rs.clone()], &r1[rs.clone()], &r2[rs]);
+        if gy == 0 {
+            // Top row of the frame: predict from the left (0 at x = 0).
+            let (mut l0, mut l1, mut l2) = if x0 > 0 {
+                (h0[0], h1[0], h2[0])
+            } else {
+                (0, 0, 0)
+            };
+            for x in 0..cw {
+                l0 = q0[x].wrapping_add(l0);
+                l1 = q1[x].wrapping_add(l1);
+                l2 = q2[x].wrapping_add(l2);
+                h0[x + 1] = l0;
+                h1[x + 1] = l1;
+                h2[x + 1] = l2;
+            }
+            continue;
+        }
+        let mut x = 0;
+        if x0 == 0 {
+            // Left edge of the frame: predict from above.
+            h0[1] = q0[0].wrapping_add(a0[1]);
+            h1[1] = q1[0].wrapping_add(a1[1]);
+            h2[1] = q2[0].wrapping_add(a2[1]);
+            x = 1;
+        }
+        // The three planes are independent dependency chains (each pixel
+        // waits on its left neighbour): running them side by side lets the
+        // CPU overlap them. Iterators keep the loop free of bounds checks.
+        let (mut l0, mut l1, mut l2) = (h0[x], h1[x], h2[x]);
+        let dst = h0[x + 1..=cw]
+            .iter_mut()
+            .zip(h1[x + 1..=cw].iter_mut())
+            .zip(h2[x + 1..=cw].iter_mut());
+        let res = q0[x..cw].iter().zip(&q1[x..cw]).zip(&q2[x..cw]);
+        let up = a0[x..=cw]
+            .windows(2)
+            .zip(a1[x..=cw].windows(2))
+            .zip(a2[x..=cw].windows(2));
+        for (((d0, d1), d2), (((&e0, &e1), &e2), ((u0, u1), u2))) in dst.zip(res.zip(up)) {
+            l0 = e0.wrapping_add(med(l0, u0[1], u0[0]));
+            l1 = e1.wrapping_add(med(l1, u1[1], u1[0]));
+            l2 = e2.wrapping_add(med(l2, u2[1], u2[0]));
+            *d0 = l0;
+            *d1 = l1;
+            *d2 = l2;
+        }
+    }
+    for y in 0..ch {
+        let row = ((y0 + y) * w + x0) * 4;
+        for x in 0..cw {
+            let i = (y + 1) * sw + x + 1;
+            let v = [work[i], work[plane_len + i], work[2 * plane_len + i]];
+            put_planes(cur, row + x * 4, v);
+        }
     }
 }
 

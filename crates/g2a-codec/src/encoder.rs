@@ -26,6 +26,16 @@ pub struct KeyframePolicy {
     /// the file on photographic screens while bounding seek cost relative to
     /// a keyframe's.
     pub key_ratio: u32,
+    /// Also start one once the decoding work of the deltas since the last
+    /// keyframe reaches this share of decoding one whole frame of
+    /// predictor-coded (photographic) pixels, in percent; `0` turns the rule
+    /// off. Work is estimated per tile: predicted pixels cost 4 units,
+    /// palette pixels 1, solid and copied pixels 1/4, plus the compressed
+    /// bytes. This bounds the time of a seek (decode the keyframe, then the
+    /// deltas up to the target) by content rather than by bytes: a few
+    /// kilobytes of antialiased text can cost more to decode than a
+    /// megabyte of copied windows.
+    pub max_delta_work_percent: u32,
     /// Also start one after this many frames, if set.
     pub max_frames: Option<u64>,
 }
@@ -35,6 +45,7 @@ impl Default for KeyframePolicy {
         KeyframePolicy {
             max_delta_bytes: 1 << 20,
             key_ratio: 4,
+            max_delta_work_percent: 400,
             max_frames: None,
         }
     }
@@ -134,6 +145,9 @@ pub struct Encoder {
     since_key_bytes: u64,
     since_key_frames: u64,
     last_key_bytes: u64,
+    since_key_work: u64,
+    /// Decoding work of the frame being coded (see `max_delta_work_percent`).
+    work: u64,
     stats: EncoderStats,
     recent_mvs: Vec<(i32, i32)>,
     // scratch
@@ -177,6 +191,8 @@ impl Encoder {
             since_key_bytes: 0,
             since_key_frames: 0,
             last_key_bytes: 0,
+            since_key_work: 0,
+            work: 0,
             stats: EncoderStats::default(),
             recent_mvs: Vec::new(),
             dirty: Vec::new(),
@@ -225,6 +241,9 @@ impl Encoder {
                     self.last_key_bytes
                         .saturating_mul(u64::from(policy.key_ratio)),
                 )
+            || (policy.max_delta_work_percent > 0
+                && self.since_key_work
+                    >= size.area() * 4 * u64::from(policy.max_delta_work_percent) / 100)
             || policy
                 .max_frames
                 .is_some_and(|n| self.since_key_frames >= n);
@@ -296,6 +315,11 @@ impl Encoder {
                 }
             }
         }
+        self.since_key_work = if key {
+            0
+        } else {
+            self.since_key_work + self.work + self.body.len() as u64
+        };
         let kind = if key {
             EncodedKind::Key
         } else {
@@ -447,6 +471,7 @@ impl Encoder {
         self.ctl.clear();
         self.idx.clear();
         self.res.clear();
+        self.work = 0;
         let mut used = vec![0u32; mvs.len()];
         // A packed view of the current frame for the predictor's neighbours.
         let packed: std::borrow::Cow<'_, [u8]> = if frame.is_packed() {
@@ -475,6 +500,7 @@ impl Encoder {
                         .position(|&mv| self.tile_matches(buf, w, h, x0, x1, y0, y1, mv))
                     {
                         self.ctl.push(op::COPY | ((i as u8) << 3));
+                        self.work += ((x1 - x0) * (y1 - y0) / 4) as u64;
                         used[i] += 1;
                         self.stats.copy_tiles += 1;
                         continue;
@@ -501,10 +527,13 @@ impl Encoder {
                         }
                     }
                 }
+                let n_px = ((x1 - x0) * (y1 - y0)) as u64;
                 if fits && palette.len() == 1 {
+                    self.work += n_px / 4;
                     self.ctl.push(op::SOLID);
                     self.res.extend_from_slice(&palette[0].to_le_bytes()[..3]);
                 } else if fits {
+                    self.work += n_px;
                     self.ctl.push(op::PALETTE);
                     self.res.push((palette.len() - 1) as u8);
                     for c in &palette {
@@ -519,6 +548,7 @@ impl Encoder {
                         }
                     }
                 } else {
+                    self.work += n_px * 4;
                     self.ctl.push(op::PIXELS);
                     for p in &mut self.planes {
                         p.clear();

@@ -75,6 +75,7 @@ fn keyframe_policy_bounds_deltas_and_ignores_idle() {
     let cfg = EncoderConfig::default().keyframes(KeyframePolicy {
         max_delta_bytes: 20_000,
         key_ratio: 0,
+        max_delta_work_percent: 0,
         max_frames: None,
     });
     let kinds = roundtrip(&frames, cfg);
@@ -86,6 +87,7 @@ fn keyframe_policy_bounds_deltas_and_ignores_idle() {
         EncoderConfig::default().keyframes(KeyframePolicy {
             max_delta_bytes: 100,
             key_ratio: 0,
+            max_delta_work_percent: 0,
             max_frames: None,
         }),
     );

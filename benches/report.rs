@@ -1,0 +1,244 @@
+//! `g2a-report`: size, speed, seek time and memory of g2a on real clips,
+//! printed beside the anchors measured in the same run.
+//!
+//! Driven by `benches/report.sh`; its subcommands:
+//!
+//! - `clip CLIP OUT.g2a`: records the clip (decoded by `ffmpeg`) with the
+//!   `Recorder` on one thread, replays it with the `Player` checking every
+//!   frame against the input, seeks to 200 random times, and prints JSON.
+//!   Peak memory is measured per phase in child processes (`encode`, `play`).
+//! - `encode CLIP OUT.g2a [LOOPS]`: only the recording (LOOPS > 1 loops the
+//!   clip with `-stream_loop`, to build long recordings); prints JSON.
+//! - `play OUT.g2a`: decode and seek figures of an existing recording.
+//! - `table DIR`: the Markdown table from the JSON files in DIR.
+#![forbid(unsafe_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use g2a::{Player, Recorder, RecorderOptions};
+use g2a_core::{FrameRef, PixelFormat, Timestamp};
+use g2a_format::SessionHeader;
+use serde_json::{json, Value};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Streams a clip's frames (BGRA) from ffmpeg.
+fn frames(clip: &Path, loops: u32) -> Res<(g2a_core::Size, std::process::Child)> {
+    let size = g2a_benches::probe_size(clip).ok_or("ffprobe failed")?;
+    let child = Command::new("ffmpeg")
+        .args([
+            "-loglevel",
+            "error",
+            "-stream_loop",
+            &(loops.saturating_sub(1)).to_string(),
+            "-i",
+        ])
+        .arg(clip)
+        .args(["-f", "rawvideo", "-pix_fmt", "bgra", "-"])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    Ok((size, child))
+}
+
+fn encode(clip: &Path, out: &Path, loops: u32) -> Res<Value> {
+    let (size, mut child) = frames(clip, loops)?;
+    let mut input = child.stdout.take().ok_or("no pipe")?;
+    let header = SessionHeader::new("report", size);
+    let opts = RecorderOptions::default().writer(g2a::WriterOptions::default().size_cap(None));
+    let mut rec = Recorder::create(out, header, opts)?;
+    let mut buf = vec![0u8; (size.area() * 4) as usize];
+    let mut n = 0u64;
+    let mut spent = Duration::ZERO;
+    while input.read_exact(&mut buf).is_ok() {
+        let f = FrameRef::packed(&buf, size, PixelFormat::Bgra8)?;
+        let t = Instant::now();
+        rec.push_frame(Timestamp::from_micros(n * 100_000), &f)?;
+        spent += t.elapsed();
+        n += 1;
+    }
+    let _ = child.wait();
+    let s = rec.finish()?;
+    Ok(json!({
+        "frames": n,
+        "bytes": s.files.bytes,
+        "encode_fps": n as f64 / spent.as_secs_f64(),
+        "key_frames": s.encoder.key_frames,
+        "key_bytes": s.encoder.key_bytes,
+        "delta_bytes": s.encoder.delta_bytes,
+        "unchanged_frames": s.encoder.unchanged_frames,
+        "encode_peak_rss_mb": peak_rss_mb(),
+    }))
+}
+
+fn play(file: &Path, clip: Option<&Path>) -> Res<Value> {
+    let mut player = Player::open(file)?;
+    // Sequential decode, checked against the input when given.
+    let mut reference = match clip {
+        Some(c) => {
+            let (_, mut child) = frames(c, 1)?;
+            let out = child.stdout.take().ok_or("no pipe")?;
+            Some((child, out))
+        }
+        None => None,
+    };
+    let mut n = 0u64;
+    let mut spent = Duration::ZERO;
+    let mut lossless = true;
+    let mut buf = Vec::new();
+    loop {
+        let t = Instant::now();
+        let Some(f) = player.next_frame()? else { break };
+        spent += t.elapsed();
+        if let Some((_, out)) = reference.as_mut() {
+            buf.resize(f.data.len(), 0);
+            out.read_exact(&mut buf)?;
+            lossless &= f
+                .data
+                .chunks_exact(4)
+                .zip(buf.chunks_exact(4))
+                .all(|(a, b)| a[..3] == b[..3]);
+        }
+        n += 1;
+    }
+    if let Some((mut child, _)) = reference {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // Random seeks, each from wherever the previous one left the player.
+    let dur = player.duration().as_micros().max(1);
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = Timestamp::from_micros(x % dur);
+        let t = Instant::now();
+        let f = player.frame_at(at)?;
+        std::hint::black_box(f.data.len());
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
+    let open_t = Instant::now();
+    let reopened = Player::open(file)?;
+    let open_ms = open_t.elapsed().as_secs_f64() * 1e3;
+    Ok(json!({
+        "frames_decoded": n,
+        "decode_fps": n as f64 / spent.as_secs_f64(),
+        "lossless": clip.map(|_| lossless),
+        "seek_ms_p50": pct(0.5),
+        "seek_ms_p95": pct(0.95),
+        "seek_ms_max": pct(1.0),
+        "open_ms": open_ms,
+        "duration_s": reopened.duration().as_secs_f64(),
+        "play_peak_rss_mb": peak_rss_mb(),
+    }))
+}
+
+/// Runs this binary's subcommand in a child (for a clean peak-RSS figure).
+fn child(args: &[&str]) -> Res<Value> {
+    let exe = std::env::current_exe()?;
+    let out = Command::new(exe)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("g2a-report {args:?} failed").into());
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+fn clip_report(clip: &Path, out: &Path) -> Res<Value> {
+    let (c, o) = (clip.to_string_lossy(), out.to_string_lossy());
+    let mut e = child(&["encode", &c, &o])?;
+    let p = child(&["play-check", &o, &c])?;
+    let anchor_bytes = std::fs::metadata(clip)?.len();
+    if let (Some(eo), Some(po)) = (e.as_object_mut(), p.as_object()) {
+        eo.extend(po.clone());
+        eo.insert("x264_veryslow_bytes".into(), json!(anchor_bytes));
+        eo.insert(
+            "clip".into(),
+            json!(clip.file_stem().map(|s| s.to_string_lossy().into_owned())),
+        );
+    }
+    Ok(e)
+}
+
+fn num(v: &Value, k: &str) -> f64 {
+    v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+fn table(dir: &Path) -> Res<()> {
+    let mut rows: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".g2a.json"))
+        .collect();
+    rows.sort();
+    println!("| clip | frames | g2a bytes | x264 veryslow bytes | size ratio | g2a enc fps | x264 ultrafast enc fps | enc × | g2a dec fps | x264 dec fps | dec × | seek p50 / p95 / max ms | open ms | peak RSS enc / play MB | lossless |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for p in rows {
+        let g: Value = serde_json::from_str(&std::fs::read_to_string(&p)?)?;
+        let name = g["clip"].as_str().unwrap_or("?").to_string();
+        let anchor: Value = std::fs::read_to_string(dir.join(format!("{name}.json")))
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(Value::Null);
+        let a = &anchor["codecs"]["x264rgb-ultrafast"];
+        let frames = num(&g, "frames");
+        let aenc = frames / num(a, "enc_cpu_s");
+        let adec = frames / num(a, "dec_cpu_s");
+        println!(
+            "| {name} | {frames} | {} | {} | {:.3} | {:.0} | {aenc:.0} | {:.1} | {:.0} | {adec:.0} | {:.1} | {:.1} / {:.1} / {:.1} | {:.2} | {:.0} / {:.0} | {} |",
+            g["bytes"],
+            g["x264_veryslow_bytes"],
+            num(&g, "bytes") / num(&g, "x264_veryslow_bytes"),
+            num(&g, "encode_fps"),
+            num(&g, "encode_fps") / aenc,
+            num(&g, "decode_fps"),
+            num(&g, "decode_fps") / adec,
+            num(&g, "seek_ms_p50"),
+            num(&g, "seek_ms_p95"),
+            num(&g, "seek_ms_max"),
+            num(&g, "open_ms"),
+            num(&g, "encode_peak_rss_mb"),
+            num(&g, "play_peak_rss_mb"),
+            g["lossless"],
+        );
+    }
+    Ok(())
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let v = match a.as_slice() {
+        ["clip", clip, out] => clip_report(Path::new(clip), Path::new(out))?,
+        ["encode", clip, out] => encode(Path::new(clip), Path::new(out), 1)?,
+        ["encode", clip, out, loops] => encode(Path::new(clip), Path::new(out), loops.parse()?)?,
+        ["play", file] => play(Path::new(file), None)?,
+        ["play-check", file, clip] => play(Path::new(file), Some(Path::new(clip)))?,
+        ["table", dir] => return table(Path::new(dir)),
+        _ => {
+            eprintln!("usage: g2a-report clip CLIP OUT.g2a | encode CLIP OUT.g2a [LOOPS] | play FILE | table DIR");
+            std::process::exit(2);
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
