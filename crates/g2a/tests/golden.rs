@@ -1,0 +1,248 @@
+//! Golden files: recordings written by format version 1.0, kept in
+//! `testdata/golden/` so that every later version of the reader is checked
+//! against the same bytes (see testdata/MANIFEST.md).
+//!
+//! `G2A_BLESS=1 cargo test -p g2a --test golden` rewrites them; do that only
+//! for a deliberate format change (and bump the version).
+
+use std::path::{Path, PathBuf};
+
+use g2a::{Player, Recorder, RecorderOptions};
+use g2a_core::{FrameRef, PixelFormat, Size, Timestamp};
+use g2a_format::{
+    CodecId, EventKind, MediaType, Reader, Record, RecordingSide, SenderRole, SessionHeader,
+    TrailerState, Writer, WriterOptions,
+};
+
+const SIZE: Size = Size::new(96, 64);
+
+fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/golden")
+        .join(name)
+}
+
+/// Six 96x64 crops of the real terminal sample (frames 0, 7, 14, ...).
+fn frames() -> Vec<Vec<u8>> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/term-960x540-40f.bgra.zst");
+    let raw = zstd::decode_all(std::fs::File::open(p).unwrap()).unwrap();
+    let full = 960 * 540 * 4;
+    (0..6)
+        .map(|i| {
+            let f = &raw[i * 7 * full..(i * 7 + 1) * full];
+            (0..64)
+                .flat_map(|y| f[y * 960 * 4..y * 960 * 4 + 96 * 4].to_vec())
+                .collect()
+        })
+        .collect()
+}
+
+fn header() -> SessionHeader {
+    SessionHeader::new("GOLDEN-1", SIZE)
+        .with_portal("Support")
+        .with_team("Tier 1")
+        .with_representative("Ann Agent")
+        .with_customer("Kim Customer")
+        .with_start_time_unix_micros(1_767_225_600_000_000)
+        .with_side(RecordingSide::Customer)
+        .with_recorder("g2a golden", "1.0")
+        .with_metadata("ticket", "T-42")
+}
+
+/// Writes the all-kinds recording to `path`.
+fn write_all_kinds(path: &Path) {
+    let mut rec = Recorder::create(path, header(), RecorderOptions::default()).unwrap();
+    let shape: Vec<u8> = [0, 0, 0, 255].repeat(4 * 4);
+    rec.push_cursor_shape(Timestamp::ZERO, 1, (1, 2), Size::new(4, 4), &shape)
+        .unwrap();
+    for (i, f) in frames().iter().enumerate() {
+        let ts = Timestamp::from_millis(i as u64 * 100);
+        rec.push_frame(ts, &FrameRef::packed(f, SIZE, PixelFormat::Bgra8).unwrap())
+            .unwrap();
+        rec.push_cursor(ts, 10 + i as i32, -3, Some(1)).unwrap();
+    }
+    rec.push_chat(
+        Timestamp::from_millis(150),
+        SenderRole::Customer,
+        "Kim",
+        "héllo ✓",
+    )
+    .unwrap();
+    rec.push_diagnostic(
+        Timestamp::from_millis(250),
+        "system.json",
+        MediaType::Json,
+        br#"{"os":"x"}"#,
+    )
+    .unwrap();
+    rec.push_event(
+        Timestamp::from_millis(350),
+        EventKind::RemoteControlGranted,
+        "full",
+    )
+    .unwrap();
+    rec.push_event(
+        Timestamp::from_millis(360),
+        EventKind::Other(900),
+        "a future event",
+    )
+    .unwrap();
+    rec.finish().unwrap();
+}
+
+/// A recording with a record kind this version does not define (0x40),
+/// as a later minor version could write.
+fn write_unknown_kind(path: &Path) {
+    let mut w = Writer::create(path, header(), WriterOptions::default()).unwrap();
+    w.write(&Record::Video {
+        ts: Timestamp::ZERO,
+        codec: CodecId(*b"TEST"),
+        keyframe: true,
+        data: b"opaque",
+    })
+    .unwrap();
+    w.write(&Record::Unknown {
+        ts: Timestamp::from_millis(1),
+        kind: 0x40,
+        payload: b"from the future",
+    })
+    .unwrap();
+    w.write(&Record::Chat {
+        ts: Timestamp::from_millis(2),
+        role: SenderRole::System,
+        sender: "",
+        text: "after",
+    })
+    .unwrap();
+    w.finish().unwrap();
+}
+
+fn check_or_bless(name: &str, write: fn(&Path)) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join(name);
+    write(&fresh);
+    let bytes = std::fs::read(&fresh).unwrap();
+    let path = golden(name);
+    if std::env::var_os("G2A_BLESS").is_some() {
+        std::fs::write(&path, &bytes).unwrap();
+    }
+    let kept = std::fs::read(&path).unwrap();
+    assert_eq!(
+        kept, bytes,
+        "{name}: today's writer no longer produces the golden bytes"
+    );
+    kept
+}
+
+#[test]
+fn all_kinds_golden_file_reads_back_exactly() {
+    check_or_bless("v1.0-all-kinds.g2a", write_all_kinds);
+    let path = golden("v1.0-all-kinds.g2a");
+    let r = Reader::open(&path).unwrap();
+    assert!(r.verify().is_intact());
+    assert_eq!(r.header().session_id, "GOLDEN-1");
+    assert_eq!(r.header().side, RecordingSide::Customer);
+    assert_eq!(
+        r.header().metadata,
+        vec![("ticket".to_string(), "T-42".to_string())]
+    );
+    let mut player = Player::open(&path).unwrap();
+    for (i, want) in frames().iter().enumerate() {
+        let f = player.next_frame().unwrap().unwrap();
+        assert_eq!(f.ts, Timestamp::from_millis(i as u64 * 100));
+        assert!(f
+            .data
+            .chunks_exact(4)
+            .zip(want.chunks_exact(4))
+            .all(|(a, b)| a[..3] == b[..3]));
+    }
+    let chat: Vec<String> = player
+        .records()
+        .filter_map(|r| match r {
+            Record::Chat { text, .. } => Some(text.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(chat, ["héllo ✓"]);
+    assert!(player.records().any(|r| matches!(
+        r,
+        Record::Event {
+            kind: EventKind::Other(900),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn cut_golden_file_keeps_its_complete_prefix() {
+    // The all-kinds file cut in the middle of its biggest record after the
+    // first frame: what a killed recorder leaves.
+    let full = std::fs::read(golden("v1.0-all-kinds.g2a")).unwrap();
+    let r = Reader::from_bytes(full.clone()).unwrap();
+    // (offset, end, is video) of every record
+    let mut spans = Vec::new();
+    let mut recs = r.records();
+    while let Some((off, rec)) = recs.next_with_offset() {
+        spans.push((off, recs.position(), matches!(rec, Record::Video { .. })));
+    }
+    let first_video = spans.iter().position(|s| s.2).unwrap();
+    let &(start, end, _) = spans[first_video + 1..]
+        .iter()
+        .max_by_key(|(s, e, _)| e - s)
+        .unwrap();
+    let cut_at = (start + end) / 2;
+    let complete_frames = spans.iter().filter(|&&(_, e, v)| v && e <= cut_at).count();
+    let cut = &full[..cut_at as usize];
+    let path = golden("v1.0-cut.g2a");
+    if std::env::var_os("G2A_BLESS").is_some() {
+        std::fs::write(&path, cut).unwrap();
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), cut);
+    let r = Reader::open(&path).unwrap();
+    assert_eq!(*r.trailer(), TrailerState::Missing);
+    let damage = r.damage();
+    assert_eq!(damage.len(), 1, "{damage:?}");
+    assert_eq!(
+        (damage[0].start, damage[0].end),
+        (start, cut_at),
+        "exactly the cut record is lost"
+    );
+    let mut player = Player::open(&path).unwrap();
+    let mut n = 0;
+    while player.next_frame().unwrap().is_some() {
+        n += 1;
+    }
+    assert!(complete_frames >= 1);
+    assert_eq!(
+        n, complete_frames,
+        "every complete frame before the cut plays"
+    );
+}
+
+#[test]
+fn unknown_record_kinds_are_skipped() {
+    check_or_bless("v1.0-unknown-kind.g2a", write_unknown_kind);
+    let r = Reader::open(golden("v1.0-unknown-kind.g2a")).unwrap();
+    assert!(r.verify().is_intact());
+    let kinds: Vec<String> = r
+        .merged()
+        .map(|rec| match rec {
+            Record::Unknown { kind, .. } => format!("unknown {kind:#x}"),
+            Record::Chat { text, .. } => format!("chat {text}"),
+            Record::Video { .. } => "video".into(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(kinds, ["video", "unknown 0x40", "chat after"]);
+}
+
+#[test]
+fn a_future_major_version_is_refused_clearly() {
+    let mut bytes = std::fs::read(golden("v1.0-unknown-kind.g2a")).unwrap();
+    bytes[8] = 2; // major version, little-endian u16 after the 8-byte magic
+    let e = Reader::from_bytes(bytes).unwrap_err().to_string();
+    assert!(
+        e.contains('2') && e.to_lowercase().contains("version"),
+        "{e}"
+    );
+}
