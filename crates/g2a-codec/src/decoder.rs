@@ -2,6 +2,7 @@
 
 use g2a_core::{Limits, Size};
 
+use crate::cache::{cacheable, TileCache};
 use crate::error::malformed;
 use crate::pixel::{med, planes, put_planes, TILE};
 use crate::{op, packet, CodecError};
@@ -30,6 +31,7 @@ pub struct Decoder {
     dirty: Vec<bool>,
     /// Planar working copy of one tile with its top and left borders.
     tile_planes: Vec<u8>,
+    cache: TileCache,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -92,6 +94,7 @@ impl Decoder {
             body: Vec::new(),
             dirty: Vec::new(),
             tile_planes: Vec::new(),
+            cache: TileCache::default(),
         }
     }
 
@@ -387,6 +390,19 @@ impl Decoder {
                             }
                         }
                     }
+                    op::CACHE if !key => {
+                        let b = res_take(&mut rp, 2)?;
+                        let slot = usize::from(u16::from_le_bytes([b[0], b[1]]));
+                        if cw != TILE
+                            || ch != TILE
+                            || !self.cache.put(slot, &mut self.cur, w, x0, y0)
+                        {
+                            return Err(malformed(
+                                ty * tw + tx,
+                                format!("cache slot {slot} is empty or the tile is not full-size"),
+                            ));
+                        }
+                    }
                     op::PIXELS => {
                         let planes = res_take(&mut rp, cw * ch * 3)?;
                         let t = TileRect { x0, y0, cw, ch };
@@ -411,6 +427,7 @@ impl Decoder {
         // The previous frame becomes this one, tile by tile.
         if key {
             self.prev.copy_from_slice(&self.cur);
+            self.cache.reset();
         } else {
             for ty in 0..th {
                 for tx in 0..tw {
@@ -421,6 +438,15 @@ impl Decoder {
                             self.prev[s.clone()].copy_from_slice(&self.cur[s]);
                         }
                     }
+                }
+            }
+        }
+        // New content goes into the tile cache (CODEC.md §3.1).
+        for ty in 0..th {
+            for tx in 0..tw {
+                let (cw, ch) = (TILE.min(w - tx * TILE), TILE.min(h - ty * TILE));
+                if cacheable(ctl[ty * tw + tx], cw, ch) {
+                    self.cache.insert(&self.prev, w, tx * TILE, ty * TILE);
                 }
             }
         }

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use g2a_core::{FrameRef, Limits, Size};
 
+use crate::cache::{cacheable, hash_tile, TileCache};
 use crate::pixel::{bgr, planes, predict, TILE};
 use crate::{op, packet, CodecError};
 
@@ -134,6 +135,8 @@ pub struct EncoderStats {
     pub unchanged_bytes: u64,
     /// Tiles coded as copies from the previous frame.
     pub copy_tiles: u64,
+    /// Tiles coded as references to the tile cache.
+    pub cache_tiles: u64,
 }
 
 /// The screen encoder. See the crate docs for an example.
@@ -146,6 +149,11 @@ pub struct Encoder {
     since_key_frames: u64,
     last_key_bytes: u64,
     since_key_work: u64,
+    cache: TileCache,
+    /// Hash of each cache slot's tile → slot, for lookups.
+    cache_index: HashMap<u64, u32>,
+    /// The hash stored in each slot (to drop it from the index on reuse).
+    slot_hash: Vec<u64>,
     /// Decoding work of the frame being coded (see `max_delta_work_percent`).
     work: u64,
     stats: EncoderStats,
@@ -192,6 +200,9 @@ impl Encoder {
             since_key_frames: 0,
             last_key_bytes: 0,
             since_key_work: 0,
+            cache: TileCache::default(),
+            cache_index: HashMap::new(),
+            slot_hash: Vec::new(),
             work: 0,
             stats: EncoderStats::default(),
             recent_mvs: Vec::new(),
@@ -257,6 +268,8 @@ impl Encoder {
             self.dirty.clear();
             self.dirty.resize(tw * th, true);
             self.recent_mvs.clear();
+            self.cache.reset();
+            self.cache_index.clear();
         } else {
             self.find_dirty(frame, tw, th);
             if !self.dirty.iter().any(|&d| d) {
@@ -312,6 +325,26 @@ impl Encoder {
                         self.prev[y * row_bytes + x0 * 4..y * row_bytes + x1 * 4]
                             .copy_from_slice(src);
                     }
+                }
+            }
+        }
+        // New content goes into the tile cache (CODEC.md §3.1).
+        for ty in 0..th {
+            for tx in 0..tw {
+                let (cw, ch) = (TILE.min(w - tx * TILE), TILE.min(h - ty * TILE));
+                if cacheable(self.ctl[ty * tw + tx], cw, ch) {
+                    let hash = hash_tile(&self.prev, w, tx * TILE, ty * TILE);
+                    let slot = self.cache.insert(&self.prev, w, tx * TILE, ty * TILE);
+                    if slot < self.slot_hash.len() {
+                        let old = self.slot_hash[slot];
+                        if self.cache_index.get(&old) == Some(&(slot as u32)) {
+                            self.cache_index.remove(&old);
+                        }
+                        self.slot_hash[slot] = hash;
+                    } else {
+                        self.slot_hash.push(hash);
+                    }
+                    self.cache_index.insert(hash, slot as u32);
                 }
             }
         }
@@ -504,6 +537,19 @@ impl Encoder {
                         used[i] += 1;
                         self.stats.copy_tiles += 1;
                         continue;
+                    }
+                    // content seen before, still in the tile cache?
+                    if x1 - x0 == TILE && y1 - y0 == TILE {
+                        let hash = hash_tile(buf, w, x0, y0);
+                        if let Some(&slot) = self.cache_index.get(&hash) {
+                            if self.cache.matches(slot as usize, buf, w, x0, y0) {
+                                self.ctl.push(op::CACHE);
+                                self.res.extend_from_slice(&(slot as u16).to_le_bytes());
+                                self.work += (TILE * TILE / 4) as u64;
+                                self.stats.cache_tiles += 1;
+                                continue;
+                            }
+                        }
                     }
                 }
                 // palette of up to 16 colours (1 colour: solid)

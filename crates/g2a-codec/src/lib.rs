@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod cache;
 mod decoder;
 mod encoder;
 mod error;
@@ -59,6 +60,7 @@ pub(crate) mod op {
     pub(crate) const COPY: u8 = 2;
     pub(crate) const PALETTE: u8 = 3;
     pub(crate) const PIXELS: u8 = 4;
+    pub(crate) const CACHE: u8 = 5;
 }
 
 #[cfg(test)]

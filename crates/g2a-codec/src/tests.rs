@@ -200,3 +200,37 @@ proptest! {
         let _ = dec.decode(&d);
     }
 }
+
+#[test]
+fn content_coming_back_is_a_cache_reference() {
+    // A terminal screen, then a desktop screen, then the terminal again (a
+    // window switched back): the third frame refers to cached tiles.
+    let term = sample("term-960x540-40f.bgra.zst", Size::new(960, 540));
+    let desk = sample("desktop-960x540-40f.bgra.zst", Size::new(960, 540));
+    let frames = vec![
+        term[0].clone(),
+        desk[0].clone(),
+        term[0].clone(),
+        desk[0].clone(),
+    ];
+    let mut enc = Encoder::new(EncoderConfig::default()).unwrap();
+    let mut dec = Decoder::new(Limits::default());
+    let mut sizes = Vec::new();
+    let mut pkt = Vec::new();
+    for (size, px) in &frames {
+        let f = FrameRef::packed(px, *size, PixelFormat::Bgra8).unwrap();
+        enc.encode(&f, false, &mut pkt).unwrap();
+        sizes.push(pkt.len());
+        let out = dec.decode(&pkt).unwrap();
+        assert!(out
+            .data
+            .chunks_exact(4)
+            .zip(px.chunks_exact(4))
+            .all(|(a, b)| a[..3] == b[..3]));
+    }
+    let s = enc.stats();
+    // of 30x16 full tiles per frame, those that differ and aren't solid
+    assert!(s.cache_tiles >= 600, "{s:?}");
+    assert!(sizes[2] * 20 < sizes[0], "{sizes:?}");
+    assert!(sizes[3] * 20 < sizes[1], "{sizes:?}");
+}
