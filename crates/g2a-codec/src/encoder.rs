@@ -1,6 +1,7 @@
 //! The encoder (CODEC.md §2–§6).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 
 use g2a_core::{FrameRef, Limits, Size};
@@ -151,7 +152,10 @@ pub struct Encoder {
     since_key_work: u64,
     cache: TileCache,
     /// Hash of each cache slot's tile → slot, for lookups.
-    cache_index: HashMap<u64, u32>,
+    cache_index: HashMap<u64, u32, IdHash>,
+    /// Segment hash → position in the previous frame (motion search), kept
+    /// between frames for its capacity.
+    seg_map: HashMap<u64, (u32, u32), IdHash>,
     /// The hash stored in each slot (to drop it from the index on reuse).
     slot_hash: Vec<u64>,
     /// Decoding work of the frame being coded (see `max_delta_work_percent`).
@@ -201,7 +205,8 @@ impl Encoder {
             last_key_bytes: 0,
             since_key_work: 0,
             cache: TileCache::default(),
-            cache_index: HashMap::new(),
+            cache_index: HashMap::default(),
+            seg_map: HashMap::default(),
             slot_hash: Vec::new(),
             work: 0,
             stats: EncoderStats::default(),
@@ -440,8 +445,8 @@ impl Encoder {
             let area = (x1 - x0) * (sy1 - sy0);
             let step = area.div_ceil(1 << 17).clamp(2, 16);
             let row_bytes = w * 4;
-            let mut map: HashMap<u64, (u32, u32)> =
-                HashMap::with_capacity_and_hasher(0, Default::default());
+            let mut map = std::mem::take(&mut self.seg_map);
+            map.clear();
             let mut y = sy0.div_ceil(step) * step;
             while y < sy1 {
                 let row = &self.prev[y * row_bytes..(y + 1) * row_bytes];
@@ -478,6 +483,7 @@ impl Encoder {
                     }
                 }
             }
+            self.seg_map = map;
             let mut v: Vec<_> = votes.into_iter().filter(|&(_, n)| n >= 2).collect();
             v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             cands.extend(v.iter().take(12).map(|&(mv, _)| mv));
@@ -649,6 +655,26 @@ impl Encoder {
         })
     }
 }
+
+/// Hasher for keys that are already 64-bit hashes: uses them as they are.
+#[derive(Default)]
+struct KeyIsHash(u64);
+
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type IdHash = BuildHasherDefault<KeyIsHash>;
 
 fn new_zstd(level: i32) -> Result<zstd::stream::write::Encoder<'static, Vec<u8>>, CodecError> {
     let mut z = zstd::stream::write::Encoder::new(Vec::new(), level)
