@@ -472,3 +472,12 @@ fn terminal_frames() -> &'static [Vec<u8>] {
     static FRAMES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     FRAMES.get_or_init(|| sample("term-960x540-40f.bgra.zst"))
 }
+
+#[test]
+fn recorder_and_player_move_between_threads() {
+    fn send<T: Send>() {}
+    send::<Recorder>();
+    send::<Player>();
+    send::<g2a_format::Writer>();
+    send::<g2a_format::Reader>();
+}
