@@ -27,8 +27,10 @@ enum Command {
     Chat(cmd::chat::Args),
     /// List the diagnostics documents, or extract one.
     Diag(cmd::diag::Args),
-    /// Record raw BGRA frames (a file or standard input) as a .g2a recording.
+    /// Record a video file (any format FFmpeg reads) or raw BGRA frames as a .g2a recording.
     Import(cmd::import::Args),
+    /// Export a recording to MP4 (H.264, chat as subtitles) or WMV.
+    Export(cmd::export::Args),
     /// Write every recorded frame as raw BGRA.
     Decode(cmd::decode::Args),
     /// Save the frame on screen at a given time as PNG.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Chat(a) => cmd::chat::run(a),
         Command::Diag(a) => cmd::diag::run(a),
         Command::Import(a) => cmd::import::run(a),
+        Command::Export(a) => cmd::export::run(a),
         Command::Decode(a) => cmd::decode::run(a),
         Command::Frame(a) => cmd::frame::run(a),
         Command::Demo(a) => cmd::demo::run(a),

@@ -4,7 +4,7 @@
 //! with a dragged window) with chat, diagnostics, session events and a
 //! cursor track through the `Recorder`; verifies the file; replays it with
 //! the `Player` and checks every frame against the input; seeks and writes
-//! a PNG.
+//! a PNG; exports it to `demo.mp4`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -194,6 +194,27 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
         stats.delta_frames,
         stats.delta_bytes,
         stats.unchanged_frames
+    );
+
+    // 6. Export to a standard video.
+    let mp4 = a.output.join("demo.mp4");
+    let t0 = Instant::now();
+    let mut source = g2a_export::PlayerSource::new(player)?;
+    let exported = g2a_export::export(
+        &mut source,
+        &mp4,
+        &g2a_export::ExportOptions::default(),
+        &mut |_| g2a_export::Control::Continue,
+    )
+    .with_context(|| format!("cannot export to {}", mp4.display()))?;
+    println!(
+        "exported   {} ({} bytes, H.264 {}, {:.1} s of video, {} chat subtitles) in {:.2} s",
+        mp4.display(),
+        exported.bytes,
+        exported.size,
+        exported.duration.as_secs_f64(),
+        exported.chat_lines,
+        t0.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
 }

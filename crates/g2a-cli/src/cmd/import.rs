@@ -1,4 +1,5 @@
-//! `g2a import --raw WxH --fps N INPUT -o OUT.g2a`.
+//! `g2a import VIDEO -o OUT.g2a` (any video FFmpeg reads) and
+//! `g2a import --raw WxH --fps N INPUT -o OUT.g2a` (raw BGRA frames).
 
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -15,8 +16,9 @@ use super::progress::Progress;
 /// Arguments of `g2a import`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Raw BGRA frames back to back from a file, or `-` for standard input
-    /// (`ffmpeg -i clip.mkv -f rawvideo -pix_fmt bgra - | g2a import --raw 1920x1080 --fps 10 - -o clip.g2a`).
+    /// A video file FFmpeg reads (its frames keep their timestamps), or with
+    /// --raw: raw BGRA frames back to back from a file, or `-` for standard
+    /// input.
     input: PathBuf,
     /// The recording to write.
     #[arg(short, long)]
@@ -39,10 +41,7 @@ pub(crate) fn parse_size(s: &str) -> Result<Size, String> {
 
 pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
     let Some(size) = a.raw else {
-        bail!(
-            "give --raw WxH for raw BGRA input (for a video file, decode it with ffmpeg: \
-             ffmpeg -i VIDEO -f rawvideo -pix_fmt bgra - | g2a import --raw WxH --fps N - -o OUT)"
-        );
+        return import_video(&a);
     };
     if !(a.fps > 0.0 && a.fps <= 1000.0) {
         bail!(
@@ -68,6 +67,62 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
         header,
         opts,
     )?;
+    println!(
+        "{}: {} frames, {} bytes in {} file(s){}",
+        a.output.display(),
+        summary.frames,
+        summary.files.bytes,
+        summary.files.paths.len(),
+        if summary.stopped_by_cap {
+            " (stopped at the size cap)"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records every frame of a video file, losslessly, with its timestamps.
+fn import_video(a: &Args) -> anyhow::Result<ExitCode> {
+    let mut video = g2a_export::open_video(&a.input, &g2a_export::ImportOptions::default())
+        .with_context(|| format!("cannot read {}", a.input.display()))?;
+    let size = video.size();
+    let session = a.rec.session_id(&a.output);
+    let header = a.rec.header(SessionHeader::new(session, size))?;
+    let opts = a.rec.recorder_options()?.queue(2, QueueFull::Block);
+    let mut rec = Recorder::create(&a.output, header, opts)
+        .with_context(|| format!("cannot create {}", a.output.display()))?;
+    let total = match (video.duration(), video.frame_rate()) {
+        (Some(d), Some(r)) => Some((d.as_secs_f64() * r).round() as u64),
+        _ => None,
+    };
+    let mut progress = Progress::new("frames", total);
+    let mut n: u64 = 0;
+    loop {
+        let frame = match video.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                // Keep what was recorded: finish the file, then report.
+                progress.finish();
+                rec.finish()?;
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot decode {} after {n} frames (they are recorded)",
+                        a.input.display()
+                    )
+                });
+            }
+        };
+        let fr = FrameRef::packed(frame.data, frame.size, PixelFormat::Bgra8)?;
+        if rec.push_frame(frame.ts, &fr)? == g2a::FrameStatus::Stopped {
+            break;
+        }
+        n += 1;
+        progress.update(n, &format!("at {}", frame.ts));
+    }
+    progress.finish();
+    let summary = rec.finish()?;
     println!(
         "{}: {} frames, {} bytes in {} file(s){}",
         a.output.display(),

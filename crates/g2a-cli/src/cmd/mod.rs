@@ -4,6 +4,7 @@ pub(crate) mod chat;
 pub(crate) mod decode;
 pub(crate) mod demo;
 pub(crate) mod diag;
+pub(crate) mod export;
 pub(crate) mod frame;
 pub(crate) mod import;
 pub(crate) mod info;
