@@ -108,22 +108,27 @@ fn for_each_record(g: &Grant, mut f: impl FnMut(Record<'_>)) -> Result<(), Catal
         .files
         .first()
         .ok_or_else(|| CatalogError::Corrupt(format!("session {} has no files", g.session.id)))?;
-    let set = open_set(g, first)?;
+    let set = open_set(first)?;
+    let cipher = g
+        .cipher
+        .as_ref()
+        .map(|c| c as &dyn g2a_format::PayloadCipher);
+    let mut buf = Vec::new();
     for rec in set.merged() {
+        let rec =
+            g2a_format::unseal(rec, cipher, &mut buf).map_err(|source| CatalogError::Format {
+                path: first.to_owned(),
+                source,
+            })?;
         f(rec);
     }
     Ok(())
 }
 
-fn open_set(g: &Grant, first: &std::path::Path) -> Result<SessionSet, CatalogError> {
+fn open_set(first: &std::path::Path) -> Result<SessionSet, CatalogError> {
     let err = |source| CatalogError::Format {
         path: first.to_owned(),
         source,
     };
-    if g.cipher.is_some() {
-        return Err(CatalogError::Crypto(
-            "this build of g2a-format cannot open encrypted recordings".into(),
-        ));
-    }
     SessionSet::open(first).map_err(err)
 }

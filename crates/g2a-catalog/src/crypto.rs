@@ -301,6 +301,29 @@ impl RecordCipher {
     }
 }
 
+impl g2a_format::PayloadCipher for RecordCipher {
+    fn seal(&self, aad: &[u8], plain: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        let sealed = RecordCipher::seal(self, aad, plain).map_err(|e| e.to_string())?;
+        out.extend_from_slice(&sealed);
+        Ok(())
+    }
+
+    fn open(&self, aad: &[u8], sealed: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        let plain =
+            Zeroizing::new(RecordCipher::open(self, aad, sealed).map_err(|e| e.to_string())?);
+        out.extend_from_slice(&plain);
+        Ok(())
+    }
+}
+
+impl RecordCipher {
+    /// This cipher as the container's payload cipher.
+    #[must_use]
+    pub fn shared(&self) -> g2a_format::SharedCipher {
+        g2a_format::SharedCipher::new(self.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,6 +37,10 @@ enum Command {
     Frame(cmd::frame::Args),
     /// Record, verify, replay and seek the embedded sample session.
     Demo(cmd::demo::Args),
+    /// The session catalog: organisation, import, search, rights, retention,
+    /// passphrase-gated replay and export.
+    #[command(subcommand)]
+    Catalog(cmd::catalog::CatalogCmd),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Decode(a) => cmd::decode::run(a),
         Command::Frame(a) => cmd::frame::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Catalog(c) => cmd::catalog::run(c).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -106,13 +106,14 @@ pub struct PlayerSource {
 }
 
 impl PlayerSource {
-    /// Wraps `player`, loading its cursor track.
+    /// Wraps `player`, loading its cursor track. An encrypted recording
+    /// needs the player's cipher set ([`Player::set_cipher`]).
     ///
     /// # Errors
     /// [`ExportError::Player`] when the recording has no readable frame.
     pub fn new(mut player: Player) -> Result<PlayerSource, ExportError> {
         let size = player.frame_at(Timestamp::ZERO)?.size;
-        let cursor = CursorTrack::load(player.set());
+        let cursor = player.cursor_track()?;
         Ok(PlayerSource {
             player,
             cursor,
@@ -155,24 +156,24 @@ impl ExportSource for PlayerSource {
     }
 
     fn chat(&mut self) -> Result<Vec<ChatLine>, ExportError> {
-        Ok(self
-            .player
-            .records()
-            .filter_map(|r| match r {
-                Record::Chat {
-                    ts,
-                    role,
-                    sender,
-                    text,
-                } => Some(ChatLine {
+        let mut lines = Vec::new();
+        self.player.for_each_record(|r| {
+            if let Record::Chat {
+                ts,
+                role,
+                sender,
+                text,
+            } = r
+            {
+                lines.push(ChatLine {
                     ts,
                     sender: sender.to_owned(),
                     role: role_label(role),
                     text: text.to_owned(),
-                }),
-                _ => None,
-            })
-            .collect())
+                });
+            }
+        })?;
+        Ok(lines)
     }
 
     fn seek(&mut self, from: Timestamp) -> Result<(), ExportError> {

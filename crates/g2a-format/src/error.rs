@@ -90,6 +90,27 @@ pub enum FormatError {
         /// Why it closed.
         reason: &'static str,
     },
+    /// A sealed record was read without a cipher.
+    #[error("the {track} record at {ts} is encrypted: its recording's key is needed to read it")]
+    Encrypted {
+        /// The record's track.
+        track: Track,
+        /// Its time.
+        ts: Timestamp,
+    },
+    /// The cipher failed to seal or open a record (for opening: a wrong key
+    /// or tampered bytes).
+    #[error("cannot {op} the {track} record at {ts}: {detail}")]
+    Crypto {
+        /// `seal` or `open`.
+        op: &'static str,
+        /// The record's track.
+        track: Track,
+        /// Its time.
+        ts: Timestamp,
+        /// What the cipher reported.
+        detail: String,
+    },
     /// An I/O error, with the path involved.
     #[error("{path}: {source}")]
     Io {

@@ -23,6 +23,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod cipher;
 mod error;
 mod header;
 mod map;
@@ -36,7 +37,10 @@ mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sealed;
 
+pub use cipher::{unseal, PayloadCipher, SharedCipher};
 pub use error::FormatError;
 pub use header::{
     Continuation, EncryptionInfo, RecordingSide, SessionHeader, MAGIC, VERSION_MAJOR, VERSION_MINOR,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use g2a_core::{Limits, Timestamp};
 
+use crate::cipher::{unseal, SharedCipher};
 use crate::map::Bytes;
 use crate::record::{
     decode_payload, kind, parse_frame, parse_header, Frame, FrameFault, Record, Track, SYNC,
@@ -152,6 +153,7 @@ pub struct Reader {
     damage: Vec<Damage>,
     max_payload: u64,
     max_seen: Timestamp,
+    cipher: Option<SharedCipher>,
 }
 
 impl Reader {
@@ -203,6 +205,7 @@ impl Reader {
             damage: Vec::new(),
             max_payload: limits.max_record_bytes,
             max_seen: Timestamp::ZERO,
+            cipher: None,
         };
         match r.read_trailer() {
             Ok(Some((summary, offset))) => {
@@ -377,6 +380,40 @@ impl Reader {
         Ok(self.record_count() > before)
     }
 
+    /// Gives the reader the recording's cipher (or takes it away):
+    /// [`Reader::open_record`] then opens sealed records, and
+    /// [`Reader::verify`] authenticates them.
+    pub fn set_cipher(&mut self, cipher: Option<SharedCipher>) {
+        self.cipher = cipher;
+    }
+
+    /// The cipher given with [`Reader::set_cipher`].
+    #[must_use]
+    pub fn cipher(&self) -> Option<&SharedCipher> {
+        self.cipher.as_ref()
+    }
+
+    /// True when the header says the recording is encrypted.
+    #[must_use]
+    pub fn is_encrypted(&self) -> bool {
+        self.header.encryption.is_some()
+    }
+
+    /// Opens a record read from this file: a [`Record::Sealed`] is decrypted
+    /// with the reader's cipher into `buf` (owned plaintext, reused between
+    /// calls) and decoded; other records are returned unchanged.
+    ///
+    /// # Errors
+    /// [`FormatError::Encrypted`] for a sealed record when the reader has
+    /// no cipher; [`FormatError::Crypto`] for a wrong key or tampered bytes.
+    pub fn open_record<'r>(
+        &self,
+        rec: Record<'r>,
+        buf: &'r mut Vec<u8>,
+    ) -> Result<Record<'r>, FormatError> {
+        unseal(rec, self.cipher.as_ref().map(|c| c.0.as_ref()), buf)
+    }
+
     /// The session header.
     #[must_use]
     pub fn header(&self) -> &SessionHeader {
@@ -492,9 +529,12 @@ impl Reader {
         Merged::new(self.records(), self.summary.lateness)
     }
 
-    /// Checks every record and the trailer.
+    /// Checks every record and the trailer; with a cipher
+    /// ([`Reader::set_cipher`]) every sealed record is also authenticated,
+    /// and one that does not open is reported as damage.
     #[must_use]
     pub fn verify(&self) -> VerifyReport {
+        let mut plain = Vec::new();
         let b: &[u8] = &self.bytes;
         let end = b.len();
         let mut budget = 16 * end as u64 + (1 << 20);
@@ -514,6 +554,15 @@ impl Reader {
                 Step::Rec(off, rec) => {
                     report.records += 1;
                     scanned.note(rec.track(), rec.ts(), next as u64 - off, &mut max_seen);
+                    if let (Some(c), true) = (&self.cipher, rec.is_sealed()) {
+                        if let Err(e) = unseal(rec.clone(), Some(c.0.as_ref()), &mut plain) {
+                            report.damage.push(Damage {
+                                start: off,
+                                end: next as u64,
+                                reason: e.to_string(),
+                            });
+                        }
+                    }
                     if rec.is_keyframe() {
                         scanned.keyframes.push(KeyframeEntry {
                             ts: rec.ts(),

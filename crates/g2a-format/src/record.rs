@@ -17,6 +17,8 @@ pub(crate) const CRC_LEN: usize = 4;
 
 /// Flag bit: the video record is a keyframe.
 pub(crate) const FLAG_KEYFRAME: u8 = 0x01;
+/// Flag bit: the payload is sealed (encrypted and authenticated, FORMAT.md §4.3).
+pub(crate) const FLAG_SEALED: u8 = 0x80;
 
 /// Record kind codes (FORMAT.md §5).
 pub(crate) mod kind {
@@ -367,6 +369,19 @@ pub enum Record<'a> {
         /// Free text detail.
         detail: &'a str,
     },
+    /// A record whose payload is sealed (an encrypted recording, FORMAT.md
+    /// §4.3): its framing is known, its content is not until it is opened
+    /// with [`unseal`](crate::unseal) and the recording's cipher.
+    Sealed {
+        /// Its timestamp.
+        ts: Timestamp,
+        /// Its kind code (the kind of the record once opened).
+        kind: u8,
+        /// Its flags without the sealed bit (the keyframe bit of video).
+        flags: u8,
+        /// The sealed payload (nonce, ciphertext, tag; cipher-defined).
+        sealed: &'a [u8],
+    },
     /// A record of a kind this reader does not know; readers skip it.
     Unknown {
         /// Its timestamp.
@@ -390,6 +405,7 @@ impl Record<'_> {
             | Record::Chat { ts, .. }
             | Record::Diagnostic { ts, .. }
             | Record::Event { ts, .. }
+            | Record::Sealed { ts, .. }
             | Record::Unknown { ts, .. } => ts,
         }
     }
@@ -409,21 +425,38 @@ impl Record<'_> {
             Record::Chat { .. } => kind::CHAT,
             Record::Diagnostic { .. } => kind::DIAGNOSTIC,
             Record::Event { .. } => kind::EVENT,
-            Record::Unknown { kind, .. } => *kind,
+            Record::Sealed { kind, .. } | Record::Unknown { kind, .. } => *kind,
         }
     }
 
     pub(crate) fn flags(&self) -> u8 {
         match self {
             Record::Video { keyframe: true, .. } => FLAG_KEYFRAME,
+            Record::Sealed { flags, .. } => flags | FLAG_SEALED,
             _ => 0,
         }
     }
 
-    /// True for a keyframe video record.
+    /// True for a keyframe video record (sealed or not).
     #[must_use]
     pub fn is_keyframe(&self) -> bool {
-        matches!(self, Record::Video { keyframe: true, .. })
+        match *self {
+            Record::Video { keyframe, .. } => keyframe,
+            Record::Sealed { kind: k, flags, .. } => k == kind::VIDEO && flags & FLAG_KEYFRAME != 0,
+            _ => false,
+        }
+    }
+
+    /// True for a video frame record (sealed or not).
+    #[must_use]
+    pub fn is_video_frame(&self) -> bool {
+        self.kind_code() == kind::VIDEO
+    }
+
+    /// True for a record whose payload is sealed ([`Record::Sealed`]).
+    #[must_use]
+    pub fn is_sealed(&self) -> bool {
+        matches!(self, Record::Sealed { .. })
     }
 
     /// Checks what the format requires of the record's fields.
@@ -456,6 +489,17 @@ impl Record<'_> {
                 if Track::of_kind(k) != Track::Unknown || k == kind::TRAILER =>
             {
                 Err(bad(format!("kind {k:#04x} is reserved")))
+            }
+            Record::Sealed { kind: k, flags, .. } => {
+                if !crate::cipher::is_sealable(k) {
+                    Err(bad(format!("records of kind {k:#04x} are never sealed")))
+                } else if flags & FLAG_SEALED != 0 {
+                    Err(bad(
+                        "sealed record flags must not repeat the sealed bit".into()
+                    ))
+                } else {
+                    Ok(())
+                }
             }
             _ => Ok(()),
         }
@@ -514,6 +558,7 @@ impl Record<'_> {
                 put_bytes(out, detail.as_bytes());
             }
             Record::Unknown { payload, .. } => out.extend_from_slice(payload),
+            Record::Sealed { sealed, .. } => out.extend_from_slice(sealed),
         }
     }
 }
@@ -527,6 +572,23 @@ pub(crate) fn decode_payload(
     payload: &[u8],
     offset: u64,
 ) -> Result<Record<'_>, FormatError> {
+    if flags & FLAG_SEALED != 0 {
+        if !crate::cipher::is_sealable(code) {
+            return Err(FormatError::malformed(
+                "record",
+                offset,
+                format!(
+                    "record of kind {code:#04x} has the sealed flag; that kind is never sealed"
+                ),
+            ));
+        }
+        return Ok(Record::Sealed {
+            ts,
+            kind: code,
+            flags: flags & !FLAG_SEALED,
+            sealed: payload,
+        });
+    }
     let mut r = SliceReader::new(payload, offset, "record payload");
     let rec = match code {
         kind::VIDEO => {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use g2a_core::{Size, Timestamp};
 
-use crate::record::{encode_framed, kind, Record, Track};
+use crate::cipher::{is_sealable, seal_payload, SharedCipher};
+use crate::record::{encode_framed, kind, Record, Track, FLAG_SEALED};
 use crate::trailer::{
     KeyframeEntry, Summary, FOOTER_MAGIC, TRAILER_ENTRY_BOUND, TRAILER_FIXED_BOUND,
 };
@@ -57,6 +58,9 @@ pub struct WriterOptions {
     pub cap_policy: CapPolicy,
     /// Durability points.
     pub sync: SyncPolicy,
+    /// Seals the payload of every content record (FORMAT.md §4.3); the
+    /// header must then carry an [`EncryptionInfo`](crate::EncryptionInfo).
+    pub cipher: Option<SharedCipher>,
 }
 
 impl Default for WriterOptions {
@@ -65,6 +69,7 @@ impl Default for WriterOptions {
             size_cap: Some(DEFAULT_SIZE_CAP),
             cap_policy: CapPolicy::Continue,
             sync: SyncPolicy::EveryKeyframe,
+            cipher: None,
         }
     }
 }
@@ -88,6 +93,14 @@ impl WriterOptions {
     #[must_use]
     pub fn sync(mut self, s: SyncPolicy) -> Self {
         self.sync = s;
+        self
+    }
+
+    /// Encrypts the recording: every content record's payload is sealed
+    /// with `cipher` (FORMAT.md §4.3).
+    #[must_use]
+    pub fn cipher(mut self, cipher: SharedCipher) -> Self {
+        self.cipher = Some(cipher);
         self
     }
 }
@@ -182,6 +195,31 @@ pub struct Writer {
     failed: bool,
     buf: Vec<u8>,
     payload: Vec<u8>,
+    sealed: Vec<u8>,
+}
+
+/// Frames `rec` into `out`, sealing its payload when `cipher` is given and
+/// its kind is sealed (FORMAT.md §4.3). `payload` and `sealed` are scratch.
+fn frame_record(
+    rec: &Record<'_>,
+    cipher: Option<&SharedCipher>,
+    payload: &mut Vec<u8>,
+    sealed: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), FormatError> {
+    payload.clear();
+    rec.encode_payload(payload);
+    out.clear();
+    let code = rec.kind_code();
+    match cipher {
+        Some(c) if !rec.is_sealed() && is_sealable(code) => {
+            let flags = rec.flags() | FLAG_SEALED;
+            seal_payload(c.0.as_ref(), code, flags, rec.ts(), payload, sealed)?;
+            encode_framed(out, code, flags, rec.ts(), sealed);
+        }
+        _ => encode_framed(out, code, rec.flags(), rec.ts(), payload),
+    }
+    Ok(())
 }
 
 impl Writer {
@@ -209,6 +247,14 @@ impl Writer {
                 detail: format!("screen size {} has a zero side", header.screen_size),
             });
         }
+        if opts.cipher.is_some() && header.encryption.is_none() {
+            return Err(FormatError::InvalidArgument {
+                what: "header",
+                detail: "an encrypting writer needs the header's encryption info (how readers \
+                         recover the key), found none"
+                    .into(),
+            });
+        }
         let path = path.as_ref().to_path_buf();
         let mut w = Writer {
             file: None,
@@ -234,6 +280,7 @@ impl Writer {
             failed: false,
             buf: Vec::new(),
             payload: Vec::new(),
+            sealed: Vec::new(),
         };
         w.open_file(path)?;
         Ok(w)
@@ -339,21 +386,20 @@ impl Writer {
                 });
             }
         }
-        let is_video = matches!(rec, Record::Video { .. });
-        if is_video && self.needs_keyframe && !rec.is_keyframe() {
+        if rec.is_video_frame() && self.needs_keyframe && !rec.is_keyframe() {
             return Ok(Written::NeedKeyframe);
         }
-        self.payload.clear();
-        rec.encode_payload(&mut self.payload);
         let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        encode_framed(
+        if let Err(e) = frame_record(
+            rec,
+            self.opts.cipher.as_ref(),
+            &mut self.payload,
+            &mut self.sealed,
             &mut buf,
-            rec.kind_code(),
-            rec.flags(),
-            rec.ts(),
-            &self.payload,
-        );
+        ) {
+            self.buf = buf;
+            return Err(e);
+        }
         let result = self.place(rec, &buf);
         self.buf = buf;
         result
@@ -383,7 +429,7 @@ impl Writer {
                 }
                 CapPolicy::Continue => {
                     self.roll_over(buf.len() as u64, key)?;
-                    if matches!(rec, Record::Video { .. }) && !key {
+                    if rec.is_video_frame() && !key {
                         return Ok(Written::NeedKeyframe);
                     }
                     if !self.fits(buf.len() as u64, key) {
@@ -408,14 +454,14 @@ impl Writer {
         self.summary
             .note(track, ts, buf.len() as u64, &mut self.max_seen);
         self.records += 1;
-        match *rec {
-            Record::Video { keyframe: true, .. } => {
-                self.summary.keyframes.push(KeyframeEntry { ts, offset });
-                self.needs_keyframe = false;
-                if matches!(self.opts.sync, SyncPolicy::EveryKeyframe) {
-                    self.sync()?;
-                }
+        if rec.is_keyframe() {
+            self.summary.keyframes.push(KeyframeEntry { ts, offset });
+            self.needs_keyframe = false;
+            if matches!(self.opts.sync, SyncPolicy::EveryKeyframe) {
+                self.sync()?;
             }
+        }
+        match *rec {
             Record::ScreenSize { size, .. } => self.screen_size = size,
             Record::CursorShape {
                 id,
@@ -523,10 +569,14 @@ impl Writer {
                 size: *size,
                 pixels,
             };
-            self.payload.clear();
-            rec.encode_payload(&mut self.payload);
             let mut buf = Vec::new();
-            encode_framed(&mut buf, rec.kind_code(), 0, ts, &self.payload);
+            frame_record(
+                &rec,
+                self.opts.cipher.as_ref(),
+                &mut self.payload,
+                &mut self.sealed,
+                &mut buf,
+            )?;
             // `fits` reserves one keyframe entry when asked; ask for the
             // pending record's so the shapes never crowd it out.
             if self.fits(buf.len() as u64 + pending, pending_key) {

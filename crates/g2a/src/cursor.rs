@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use g2a_core::{Size, Timestamp};
-use g2a_format::{Record, SessionSet};
+use g2a_format::{unseal, Record, SessionSet, SharedCipher, Track};
 
 /// A cursor shape: BGRA pixels with alpha and the hotspot within them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,45 +79,77 @@ pub struct CursorTrack {
 }
 
 impl CursorTrack {
-    /// Reads the cursor records of every file of `set`.
+    /// Reads the cursor records of every file of `set`. The shapes of an
+    /// encrypted recording are sealed and left out: use
+    /// [`CursorTrack::load_with`] (or [`Player::cursor_track`](crate::Player::cursor_track)).
     #[must_use]
     pub fn load(set: &SessionSet) -> CursorTrack {
         let mut t = CursorTrack::default();
         for file in set.files() {
             for rec in file.records() {
-                match rec {
-                    Record::CursorPosition { ts, x, y, shape } => t.moves.push((ts, x, y, shape)),
-                    Record::CursorShape {
-                        ts,
-                        id,
-                        hotspot_x,
-                        hotspot_y,
-                        size,
-                        pixels,
-                    } => {
-                        let versions = t.shapes.entry(id).or_default();
-                        // Continuation files repeat shapes: keep one copy.
-                        if versions
-                            .last()
-                            .is_some_and(|(_, img)| img.pixels == pixels && img.size == size)
-                        {
-                            continue;
-                        }
-                        versions.push((
-                            ts,
-                            Arc::new(CursorImage {
-                                size,
-                                hotspot: (hotspot_x, hotspot_y),
-                                pixels: pixels.to_vec(),
-                            }),
-                        ));
-                    }
-                    _ => {}
-                }
+                t.add(rec);
             }
         }
         t.moves.sort_by_key(|m| m.0);
         t
+    }
+
+    /// Reads the cursor records of every file of `set`, opening sealed
+    /// cursor shapes with `cipher`.
+    ///
+    /// # Errors
+    /// [`FormatError::Encrypted`](g2a_format::FormatError::Encrypted) for a
+    /// sealed shape without a cipher, [`FormatError::Crypto`](g2a_format::FormatError::Crypto)
+    /// when one does not open.
+    pub fn load_with(
+        set: &SessionSet,
+        cipher: Option<&SharedCipher>,
+    ) -> Result<CursorTrack, crate::Error> {
+        let cipher = cipher.map(|c| c.0.as_ref());
+        let mut t = CursorTrack::default();
+        let mut buf = Vec::new();
+        for file in set.files() {
+            for rec in file.records() {
+                if rec.track() == Track::Cursor {
+                    t.add(unseal(rec, cipher, &mut buf)?);
+                }
+            }
+        }
+        t.moves.sort_by_key(|m| m.0);
+        Ok(t)
+    }
+
+    /// Adds one (opened) record; records of other kinds are ignored.
+    fn add(&mut self, rec: Record<'_>) {
+        match rec {
+            Record::CursorPosition { ts, x, y, shape } => self.moves.push((ts, x, y, shape)),
+            Record::CursorShape {
+                ts,
+                id,
+                hotspot_x,
+                hotspot_y,
+                size,
+                pixels,
+            } => {
+                let versions = self.shapes.entry(id).or_default();
+                // Continuation files repeat shapes: keep one copy.
+                if versions
+                    .last()
+                    .is_some_and(|(_, img)| img.pixels == pixels && img.size == size)
+                {
+                    return;
+                }
+                versions.push((
+                    ts,
+                    Arc::new(CursorImage {
+                        size,
+                        hotspot: (hotspot_x, hotspot_y),
+                        pixels: pixels.to_vec(),
+                    }),
+                ));
+            }
+            _ => {}
+        }
     }
 
     /// True when the recording has cursor positions.

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use g2a_codec::{Decoder, CODEC_ID};
 use g2a_core::{Limits, Size, Timestamp};
-use g2a_format::{CodecId, Record, SessionHeader, SessionSet};
+use g2a_format::{unseal, CodecId, Record, SessionHeader, SessionSet, SharedCipher};
 
-use crate::Error;
+use crate::{CursorTrack, Error};
 
 /// A decoded frame: packed BGRA (alpha 255), `size.width * 4` bytes a row.
 #[derive(Debug, Clone, Copy)]
@@ -41,13 +41,20 @@ pub struct CodecStats {
     pub unchanged_bytes: u64,
     /// Video records of another codec.
     pub foreign_frames: u64,
+    /// Encrypted video records that could not be opened (no cipher, or
+    /// one that does not open them): their kind is unknown.
+    pub sealed_frames: u64,
 }
 
 impl CodecStats {
     /// All frames.
     #[must_use]
     pub fn frames(&self) -> u64 {
-        self.key_frames + self.delta_frames + self.unchanged_frames + self.foreign_frames
+        self.key_frames
+            + self.delta_frames
+            + self.unchanged_frames
+            + self.foreign_frames
+            + self.sealed_frames
     }
 }
 
@@ -77,6 +84,8 @@ struct Found<'a> {
     codec: CodecId,
     keyframe: bool,
     data: &'a [u8],
+    /// The record as read: a sealed one is opened before decoding.
+    rec: Record<'a>,
     /// Records were lost between the previous position and this one.
     gap: bool,
 }
@@ -96,6 +105,9 @@ pub struct Player {
     set: SessionSet,
     decoder: Decoder,
     cur: Option<Current>,
+    cipher: Option<SharedCipher>,
+    /// Reused buffer for the plaintext of a sealed video record.
+    plain: Vec<u8>,
 }
 
 impl std::fmt::Debug for Player {
@@ -116,6 +128,29 @@ impl Player {
         Ok(Player::from_set(SessionSet::open(path)?))
     }
 
+    /// Opens an encrypted recording with its cipher (sealed records are
+    /// decrypted into a reused buffer before decoding).
+    ///
+    /// # Errors
+    /// As [`Player::open`].
+    pub fn open_with_cipher(path: impl AsRef<Path>, cipher: SharedCipher) -> Result<Player, Error> {
+        let mut p = Player::open(path)?;
+        p.cipher = Some(cipher);
+        Ok(p)
+    }
+
+    /// Sets the cipher that opens sealed records (`None`: none).
+    pub fn set_cipher(&mut self, cipher: Option<SharedCipher>) {
+        self.cipher = cipher;
+    }
+
+    /// The cipher given to the player, for opening sealed records of
+    /// [`Player::records`] with [`g2a_format::unseal`].
+    #[must_use]
+    pub fn cipher(&self) -> Option<&SharedCipher> {
+        self.cipher.as_ref()
+    }
+
     /// Plays an already opened set of files.
     #[must_use]
     pub fn from_set(set: SessionSet) -> Player {
@@ -129,6 +164,8 @@ impl Player {
             set,
             decoder: Decoder::new(limits),
             cur: None,
+            cipher: None,
+            plain: Vec::new(),
         }
     }
 
@@ -150,9 +187,58 @@ impl Player {
         self.set.duration()
     }
 
-    /// Every record of every track, in time order.
+    /// Every record of every track, in time order, as stored: the records
+    /// of an encrypted recording come as [`Record::Sealed`] (use
+    /// [`Player::for_each_record`] to have them opened).
     pub fn records(&self) -> impl Iterator<Item = Record<'_>> {
         self.set.merged()
+    }
+
+    /// Calls `f` with every record of every track in time order, sealed
+    /// records opened with the player's cipher.
+    ///
+    /// # Errors
+    /// [`g2a_format::FormatError::Encrypted`] (in [`Error::Format`]) at the
+    /// first sealed record when the player has no cipher;
+    /// [`g2a_format::FormatError::Crypto`] when one does not open (wrong
+    /// key or tampered bytes).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # fn main() -> Result<(), g2a::Error> {
+    /// let player = g2a::Player::open("session.g2a")?;
+    /// let mut chat = 0;
+    /// player.for_each_record(|rec| {
+    ///     if let g2a_format::Record::Chat { .. } = rec {
+    ///         chat += 1;
+    ///     }
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn for_each_record(&self, mut f: impl FnMut(Record<'_>)) -> Result<(), Error> {
+        let cipher = self.cipher.as_ref().map(|c| c.0.as_ref());
+        let mut buf = Vec::new();
+        for rec in self.set.merged() {
+            f(unseal(rec, cipher, &mut buf)?);
+        }
+        Ok(())
+    }
+
+    /// The recording's cursor track, shapes of an encrypted recording
+    /// opened with the player's cipher.
+    ///
+    /// # Errors
+    /// As [`Player::for_each_record`].
+    pub fn cursor_track(&self) -> Result<CursorTrack, Error> {
+        CursorTrack::load_with(&self.set, self.cipher.as_ref())
+    }
+
+    /// True when the recording is encrypted (its header carries
+    /// encryption info): frames, chat, diagnostics, events and cursor
+    /// shapes then need the recording's cipher ([`Player::set_cipher`]).
+    #[must_use]
+    pub fn is_encrypted(&self) -> bool {
+        self.set.header().encryption.is_some()
     }
 
     /// Time of the frame last returned, if any.
@@ -172,11 +258,22 @@ impl Player {
     }
 
     /// Counts frames and bytes by frame kind (a scan of the video records).
+    /// Sealed frames are opened with the player's cipher; without one (or
+    /// when they do not open) they count as sealed frames.
     #[must_use]
     pub fn codec_stats(&self) -> CodecStats {
         let mut s = CodecStats::default();
+        let cipher = self.cipher.as_ref().map(|c| c.0.as_ref());
+        let mut buf = Vec::new();
         for file in self.set.files() {
             for rec in file.records() {
+                if !rec.is_video_frame() {
+                    continue;
+                }
+                let Ok(rec) = unseal(rec, cipher, &mut buf) else {
+                    s.sealed_frames += 1;
+                    continue;
+                };
                 if let Record::Video { codec, data, .. } = rec {
                     let n = data.len() as u64;
                     if codec.0 != CODEC_ID {
@@ -208,13 +305,19 @@ impl Player {
             let reader = files.get(file)?;
             let mut recs = reader.records_from(from);
             while let Some((offset, rec)) = recs.next_with_offset() {
-                if let Record::Video {
-                    ts,
-                    codec,
-                    keyframe,
-                    data,
-                } = rec
-                {
+                let video = match rec {
+                    Record::Video {
+                        ts,
+                        codec,
+                        keyframe,
+                        data,
+                    } => Some((ts, codec, keyframe, data)),
+                    Record::Sealed { ts, sealed, .. } if rec.is_video_frame() => {
+                        Some((ts, CodecId(CODEC_ID), rec.is_keyframe(), sealed))
+                    }
+                    _ => None,
+                };
+                if let Some((ts, codec, keyframe, data)) = video {
                     let gap = reader
                         .damage()
                         .iter()
@@ -229,6 +332,7 @@ impl Player {
                         codec,
                         keyframe,
                         data,
+                        rec,
                         gap,
                     });
                 }
@@ -259,12 +363,18 @@ impl Player {
     /// [`Error::Codec`] for a damaged packet, [`Error::UnsupportedCodec`].
     pub fn next_frame(&mut self) -> Result<Option<VideoFrame<'_>>, Error> {
         let mut after = self.cur.map(|c| c.pos);
-        let Player { set, decoder, cur } = self;
+        let Player {
+            set,
+            decoder,
+            cur,
+            cipher,
+            plain,
+        } = self;
         loop {
             let Some(found) = Player::next_video(set, after) else {
                 return Ok(None);
             };
-            if Player::decode_with(decoder, cur, &found)? {
+            if Player::decode_with(decoder, cur, &found, cipher.as_ref(), plain)? {
                 break;
             }
             after = Some(found.pos);
@@ -278,11 +388,21 @@ impl Player {
         decoder: &mut Decoder,
         cur: &mut Option<Current>,
         found: &Found<'_>,
+        cipher: Option<&SharedCipher>,
+        plain: &mut Vec<u8>,
     ) -> Result<bool, Error> {
-        if found.codec.0 != CODEC_ID {
+        let (codec, data) = if found.rec.is_sealed() {
+            match unseal(found.rec.clone(), cipher.map(|c| c.0.as_ref()), plain)? {
+                Record::Video { codec, data, .. } => (codec, data),
+                _ => return Err(Error::NoVideo),
+            }
+        } else {
+            (found.codec, found.data)
+        };
+        if codec.0 != CODEC_ID {
             return Err(Error::UnsupportedCodec {
                 ts: found.ts,
-                found: found.codec,
+                found: codec,
                 expected: CodecId(CODEC_ID),
             });
         }
@@ -291,11 +411,11 @@ impl Player {
             decoder.reset();
             return Ok(false);
         }
-        decoder.decode(found.data)?;
+        decoder.decode(data)?;
         *cur = Some(Current {
             pos: found.pos,
             ts: found.ts,
-            changed: !Decoder::is_unchanged(found.data),
+            changed: !Decoder::is_unchanged(data),
             keyframe: found.keyframe,
         });
         Ok(true)
@@ -330,12 +450,18 @@ impl Player {
                 end: k.offset,
             })
         };
-        let Player { set, decoder, cur } = self;
+        let Player {
+            set,
+            decoder,
+            cur,
+            cipher,
+            plain,
+        } = self;
         while let Some(found) = Player::next_video(set, after) {
             if found.ts > ts && cur.is_some() {
                 break;
             }
-            Player::decode_with(decoder, cur, &found)?;
+            Player::decode_with(decoder, cur, &found, cipher.as_ref(), plain)?;
             after = Some(found.pos);
         }
         self.current()

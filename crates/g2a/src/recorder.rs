@@ -9,8 +9,8 @@ use std::thread::JoinHandle;
 use g2a_codec::{EncodedKind, Encoder, EncoderConfig, EncoderStats, CODEC_ID};
 use g2a_core::{FrameRef, PixelFormat, Size, Timestamp};
 use g2a_format::{
-    CodecId, EventKind, FinishSummary, MediaType, Record, SenderRole, SessionHeader, Track, Writer,
-    WriterOptions, Written,
+    CodecId, EncryptionInfo, EventKind, FinishSummary, MediaType, Record, SenderRole,
+    SessionHeader, SharedCipher, Track, Writer, WriterOptions, Written,
 };
 
 use crate::Error;
@@ -46,6 +46,9 @@ pub struct RecorderOptions {
     pub queue_frames: usize,
     /// What happens when the queue is full.
     pub when_full: QueueFull,
+    /// Encrypts the recording: the cipher seals every content record and
+    /// the info (scheme, wrapped key) goes into the header.
+    pub encryption: Option<(SharedCipher, EncryptionInfo)>,
 }
 
 impl RecorderOptions {
@@ -60,6 +63,15 @@ impl RecorderOptions {
     #[must_use]
     pub fn encoder(mut self, e: EncoderConfig) -> Self {
         self.encoder = e;
+        self
+    }
+
+    /// Records encrypted with `cipher`; `info` tells readers how to recover
+    /// its key (for example a key block wrapped to a portal's public key:
+    /// the recorder never needs a passphrase).
+    #[must_use]
+    pub fn encrypt(mut self, cipher: SharedCipher, info: EncryptionInfo) -> Self {
+        self.encryption = Some((cipher, info));
         self
     }
 
@@ -339,7 +351,15 @@ impl Recorder {
     ) -> Result<Recorder, Error> {
         let limits = opts.encoder.limits;
         let encoder = Encoder::new(opts.encoder.clone())?;
-        let writer = Writer::create(path, header, opts.writer.clone())?;
+        let (header, wopts) = match &opts.encryption {
+            None => (header, opts.writer.clone()),
+            Some((cipher, info)) => {
+                let mut h = header;
+                h.encryption = Some(info.clone());
+                (h, opts.writer.clone().cipher(cipher.clone()))
+            }
+        };
+        let writer = Writer::create(path, header, wopts)?;
         let engine = Engine {
             writer,
             encoder,

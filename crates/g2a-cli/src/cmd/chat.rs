@@ -17,7 +17,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let set = super::open_set(&a.file)?;
+    let set = super::open_content_set(&a.file)?;
     let mut out = Vec::new();
     for rec in set.merged() {
         if let Record::Chat {

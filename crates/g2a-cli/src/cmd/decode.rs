@@ -4,10 +4,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-use g2a::Player;
-
 use super::progress::Progress;
+use anyhow::Context;
 
 /// Arguments of `g2a decode`.
 #[derive(Debug, clap::Args)]
@@ -20,8 +18,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let mut player =
-        Player::open(&a.file).with_context(|| format!("cannot open {}", a.file.display()))?;
+    let mut player = super::open_player(&a.file)?;
     let total = player.codec_stats().frames();
     let to_stdout = a.output == Path::new("-");
     let sink: Box<dyn Write> = if to_stdout {

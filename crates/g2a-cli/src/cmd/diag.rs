@@ -21,7 +21,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let set = super::open_set(&a.file)?;
+    let set = super::open_content_set(&a.file)?;
     let docs: Vec<_> = set
         .merged()
         .filter_map(|r| match r {

@@ -47,6 +47,13 @@ pub(crate) enum WmvCodecArg {
 pub(crate) struct Args {
     /// The recording (its continuation files are found beside it).
     input: PathBuf,
+    #[command(flatten)]
+    flags: Flags,
+}
+
+/// What to export and how (shared with `g2a catalog export`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Flags {
     /// The video to write (.mp4 or .wmv); written under OUT.part and
     /// renamed when complete.
     #[arg(short, long)]
@@ -86,7 +93,7 @@ pub(crate) struct Args {
 }
 
 /// Builds the library options from the arguments.
-fn options(a: &Args) -> ExportOptions {
+fn options(a: &Flags) -> ExportOptions {
     let mut o = ExportOptions::default()
         .quality(match a.quality {
             QualityArg::Small => Quality::Small,
@@ -132,13 +139,20 @@ pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let opts = options(&a);
-    let mut source = PlayerSource::open(&a.input)
-        .with_context(|| format!("cannot open {}", a.input.display()))?;
+    let player = super::open_player(&a.input)?;
+    let mut source =
+        PlayerSource::new(player).with_context(|| format!("cannot open {}", a.input.display()))?;
+    run_with(&mut source, &a.flags)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exports `source` as `a` says, with a progress bar; Ctrl-C cancels.
+pub(crate) fn run_with(source: &mut PlayerSource, a: &Flags) -> anyhow::Result<()> {
+    let opts = options(a);
     let stop = interrupt_flag();
     let mut bar = Progress::new("ms of video", None);
     let mut total_ms = None;
-    let result = export(&mut source, &a.output, &opts, &mut |p| {
+    let result = export(source, &a.output, &opts, &mut |p| {
         if total_ms.is_none() {
             let t = p.total.as_micros() / 1000;
             total_ms = Some(t);
@@ -176,5 +190,5 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
         secs,
         s.duration.as_secs_f64() / secs.max(1e-9)
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -28,28 +28,38 @@ pub(crate) fn parse_time(s: &str) -> Result<Timestamp, String> {
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let mut player =
-        Player::open(&a.file).with_context(|| format!("cannot open {}", a.file.display()))?;
-    let cursor = if a.no_cursor {
-        CursorTrack::default()
+    let mut player = super::open_player(&a.file)?;
+    save_frame(&mut player, a.at, &a.output, !a.no_cursor)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Saves the frame on screen at `at` (with the cursor when `cursor`) as a
+/// PNG at `output`.
+pub(crate) fn save_frame(
+    player: &mut Player,
+    at: Timestamp,
+    output: &Path,
+    cursor: bool,
+) -> anyhow::Result<()> {
+    let cursor = if cursor {
+        player.cursor_track()?
     } else {
-        CursorTrack::load(player.set())
+        CursorTrack::default()
     };
-    let frame = player.frame_at(a.at)?;
+    let frame = player.frame_at(at)?;
     let (ts, size) = (frame.ts, frame.size);
     let mut pixels = frame.data.to_vec();
-    if let Some(c) = cursor.at(a.at) {
+    if let Some(c) = cursor.at(at) {
         if let Some(img) = &c.image {
             img.draw_onto(&mut pixels, size, c.x, c.y);
         }
     }
-    write_png(&a.output, size, &pixels)?;
+    write_png(output, size, &pixels)?;
     eprintln!(
-        "{}: {size} frame recorded at {ts} (on screen at {})",
-        a.output.display(),
-        a.at
+        "{}: {size} frame recorded at {ts} (on screen at {at})",
+        output.display(),
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Writes packed BGRA pixels as an RGB PNG.

@@ -80,6 +80,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
                 "unchanged_frames": codec.unchanged_frames,
                 "unchanged_bytes": codec.unchanged_bytes,
                 "other_codec_frames": codec.foreign_frames,
+                "encrypted_frames": codec.sealed_frames,
                 "unchanged_share": unchanged_share,
             },
             "files": files.iter().map(|f| json!({
@@ -142,6 +143,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
         if codec.foreign_frames > 0 {
             println!("  other codec  {:>10} frames", codec.foreign_frames);
+        }
+        if codec.sealed_frames > 0 {
+            println!(
+                "  encrypted    {:>10} frames (their kinds need the recording's key)",
+                codec.sealed_frames
+            );
         }
     }
     println!("tracks");

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod catalog;
 pub(crate) mod chat;
 pub(crate) mod decode;
 pub(crate) mod demo;
@@ -21,6 +22,35 @@ use g2a_format::SessionSet;
 /// Opens a recording and its continuation files.
 pub(crate) fn open_set(path: &Path) -> anyhow::Result<SessionSet> {
     SessionSet::open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// Opens a recording to read its content (frames, chat, diagnostics):
+/// an encrypted one is refused with the way to open it.
+pub(crate) fn open_content_set(path: &Path) -> anyhow::Result<SessionSet> {
+    let set = open_set(path)?;
+    refuse_encrypted(path, set.header())?;
+    Ok(set)
+}
+
+/// Opens a recording for replay; an encrypted one is refused with the way
+/// to open it.
+pub(crate) fn open_player(path: &Path) -> anyhow::Result<g2a::Player> {
+    Ok(g2a::Player::from_set(open_content_set(path)?))
+}
+
+/// The error for content commands on an encrypted recording.
+pub(crate) fn refuse_encrypted(
+    path: &Path,
+    header: &g2a_format::SessionHeader,
+) -> anyhow::Result<()> {
+    if header.encryption.is_some() {
+        anyhow::bail!(
+            "{} is encrypted with its portal's session replay passphrase: open it through the \
+             catalog (`g2a catalog frame|chat|diag|export|play SESSION --as USER`)",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Formats a Unix time in microseconds as `YYYY-MM-DD HH:MM:SS UTC`.

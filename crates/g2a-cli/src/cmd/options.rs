@@ -24,6 +24,10 @@ pub(crate) struct RecordingOptions {
     /// Customer label.
     #[arg(long, default_value = "")]
     customer: String,
+    /// Session start (UTC): YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS or @SECONDS;
+    /// default: now.
+    #[arg(long, value_name = "TIME")]
+    started_at: Option<String>,
     /// Extra metadata, KEY=VALUE (repeatable).
     #[arg(long = "meta", value_name = "KEY=VALUE")]
     meta: Vec<String>,
@@ -40,6 +44,11 @@ pub(crate) struct RecordingOptions {
     /// zstd level of the screen codec (1-19).
     #[arg(long, default_value_t = 3)]
     level: i32,
+    /// Encrypt the recording to a portal's public key (`age1…`, printed by
+    /// `g2a catalog recipient`); replaying it then needs the portal's
+    /// session replay passphrase. The recorder never sees the passphrase.
+    #[arg(long, value_name = "RECIPIENT")]
+    encrypt_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -76,10 +85,13 @@ impl RecordingOptions {
     }
 
     pub(crate) fn header(&self, h: SessionHeader) -> anyhow::Result<SessionHeader> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
+        let now = match &self.started_at {
+            Some(t) => super::catalog::parse_date(t)?,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .unwrap_or(0),
+        };
         let mut h = h
             .with_portal(&self.portal)
             .with_team(&self.team)
@@ -113,7 +125,19 @@ impl RecordingOptions {
         let mut policy = KeyframePolicy::default();
         policy.max_delta_bytes = self.keyframe_bytes.max(1);
         let encoder = EncoderConfig::default().keyframes(policy).level(self.level);
-        Ok(RecorderOptions::default().writer(writer).encoder(encoder))
+        let opts = RecorderOptions::default().writer(writer).encoder(encoder);
+        Ok(match &self.encrypt_to {
+            None => opts,
+            Some(text) => {
+                let recipient = g2a_catalog::PortalRecipient::parse(text)?;
+                let (cipher, key_block) = g2a_catalog::RecordCipher::new_for_recording(&recipient)?;
+                let info = g2a_format::EncryptionInfo {
+                    scheme: g2a_catalog::SCHEME.to_owned(),
+                    key_block,
+                };
+                opts.encrypt(cipher.shared(), info)
+            }
+        })
     }
 }
 
