@@ -10,6 +10,8 @@
 //! - `encode CLIP OUT.g2a [LOOPS]`: only the recording (LOOPS > 1 loops the
 //!   clip with `-stream_loop`, to build long recordings); prints JSON.
 //! - `play OUT.g2a`: decode and seek figures of an existing recording.
+//! - `seek-profile OUT.g2a`: per keyframe group, the CPU time of decoding
+//!   the keyframe alone and the whole group (the worst seek in it).
 //! - `table DIR`: the Markdown table from the JSON files in DIR.
 #![forbid(unsafe_code)]
 
@@ -191,6 +193,52 @@ fn play(file: &Path, clip: Option<&Path>) -> Res<Value> {
     }))
 }
 
+/// Where a seek's time goes: for every keyframe, the CPU time to decode it
+/// alone and the CPU time to decode it and every delta up to the next
+/// keyframe (the worst seek of that group).
+fn seek_profile(file: &Path) -> Res<Value> {
+    let mut player = Player::open(file)?;
+    let keys = player.keyframe_times();
+    let mut key_ms = Vec::new();
+    let mut chain_ms = Vec::new();
+    let mut chain_frames = Vec::new();
+    for (i, &k) in keys.iter().enumerate() {
+        // Reset the player's position so that frame_at seeks.
+        player = Player::open(file)?;
+        let c0 = cpu_secs();
+        player.frame_at(k)?;
+        let c1 = cpu_secs();
+        let end = keys.get(i + 1).copied();
+        let mut n = 0u64;
+        while let Some(f) = player.next_frame()? {
+            if end.is_some_and(|e| f.ts >= e) {
+                break;
+            }
+            n += 1;
+        }
+        let c2 = cpu_secs();
+        key_ms.push((c1 - c0) * 1e3);
+        chain_ms.push((c2 - c0) * 1e3);
+        chain_frames.push(n);
+    }
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let p = |q: f64| {
+            v.get(((v.len().max(1) - 1) as f64 * q) as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        json!({"p50": p(0.5), "p95": p(0.95), "max": p(1.0)})
+    };
+    Ok(json!({
+        "keyframes": keys.len(),
+        "key_decode_cpu_ms": stats(&mut key_ms),
+        "group_decode_cpu_ms": stats(&mut chain_ms),
+        "group_frames_max": chain_frames.iter().max(),
+        "group_frames_mean": chain_frames.iter().sum::<u64>() as f64 / chain_frames.len().max(1) as f64,
+    }))
+}
+
 /// Runs this binary's subcommand in a child (for a clean peak-RSS figure).
 fn child(args: &[&str]) -> Res<Value> {
     let exe = std::env::current_exe()?;
@@ -274,9 +322,10 @@ fn main() -> Res<()> {
         ["encode", clip, out, loops] => encode(Path::new(clip), Path::new(out), loops.parse()?)?,
         ["play", file] => play(Path::new(file), None)?,
         ["play-check", file, clip] => play(Path::new(file), Some(Path::new(clip)))?,
+        ["seek-profile", file] => seek_profile(Path::new(file))?,
         ["table", dir] => return table(Path::new(dir)),
         _ => {
-            eprintln!("usage: g2a-report clip CLIP OUT.g2a | encode CLIP OUT.g2a [LOOPS] | play FILE | table DIR");
+            eprintln!("usage: g2a-report clip CLIP OUT.g2a | encode CLIP OUT.g2a [LOOPS] | play FILE | play-check FILE CLIP | seek-profile FILE | table DIR");
             std::process::exit(2);
         }
     };

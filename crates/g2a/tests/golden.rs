@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use g2a::{Player, Recorder, RecorderOptions};
 use g2a_core::{FrameRef, PixelFormat, Size, Timestamp};
 use g2a_format::{
-    CodecId, EventKind, MediaType, Reader, Record, RecordingSide, SenderRole, SessionHeader,
-    TrailerState, Writer, WriterOptions,
+    CodecId, EncryptionInfo, EventKind, MediaType, PayloadCipher, Reader, Record, RecordingSide,
+    SenderRole, SessionHeader, SharedCipher, TrailerState, Writer, WriterOptions,
 };
 
 const SIZE: Size = Size::new(96, 64);
@@ -49,9 +49,72 @@ fn header() -> SessionHeader {
         .with_metadata("ticket", "T-42")
 }
 
+/// A deterministic keyed cipher for the sealed golden file: the real one
+/// (g2a-catalog) draws a random nonce per record, so its output can't be
+/// golden. XOR with a keyed byte stream, then a 4-byte keyed CRC over the
+/// associated data and the plaintext: enough to pin down which bytes are
+/// sealed and which associated data (FORMAT.md §4.2) authenticates them.
+struct GoldenCipher(u8);
+
+impl GoldenCipher {
+    fn tag(&self, aad: &[u8], plain: &[u8]) -> [u8; 4] {
+        let mut h = crc32fast::Hasher::new();
+        h.update(&[self.0]);
+        h.update(aad);
+        h.update(plain);
+        h.finalize().to_le_bytes()
+    }
+}
+
+impl PayloadCipher for GoldenCipher {
+    fn seal(&self, aad: &[u8], plain: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        out.extend(
+            plain
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ self.0 ^ (i as u8)),
+        );
+        out.extend_from_slice(&self.tag(aad, plain));
+        Ok(())
+    }
+
+    fn open(&self, aad: &[u8], sealed: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        let n = sealed
+            .len()
+            .checked_sub(4)
+            .ok_or("sealed payload too short")?;
+        let start = out.len();
+        out.extend(
+            sealed[..n]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ self.0 ^ (i as u8)),
+        );
+        if self.tag(aad, &out[start..]) != sealed[n..] {
+            out.truncate(start);
+            return Err("does not authenticate (wrong key or tampered bytes)".into());
+        }
+        Ok(())
+    }
+}
+
 /// Writes the all-kinds recording to `path`.
 fn write_all_kinds(path: &Path) {
-    let mut rec = Recorder::create(path, header(), RecorderOptions::default()).unwrap();
+    write_all_kinds_with(path, RecorderOptions::default());
+}
+
+/// The all-kinds recording, encrypted with [`GoldenCipher`].
+fn write_sealed(path: &Path) {
+    let info = EncryptionInfo {
+        scheme: "g2a-golden-xor".into(),
+        key_block: b"key 0x5a".to_vec(),
+    };
+    let opts = RecorderOptions::default().encrypt(SharedCipher::new(GoldenCipher(0x5a)), info);
+    write_all_kinds_with(path, opts);
+}
+
+fn write_all_kinds_with(path: &Path, opts: RecorderOptions) {
+    let mut rec = Recorder::create(path, header(), opts).unwrap();
     let shape: Vec<u8> = [0, 0, 0, 255].repeat(4 * 4);
     rec.push_cursor_shape(Timestamp::ZERO, 1, (1, 2), Size::new(4, 4), &shape)
         .unwrap();
@@ -245,4 +308,74 @@ fn a_future_major_version_is_refused_clearly() {
         e.contains('2') && e.to_lowercase().contains("version"),
         "{e}"
     );
+}
+
+#[test]
+fn sealed_golden_file_opens_with_its_key_only() {
+    check_or_bless("v1.0-sealed.g2a", write_sealed);
+    let path = golden("v1.0-sealed.g2a");
+    let clear = std::fs::read(golden("v1.0-all-kinds.g2a")).unwrap();
+    let sealed = std::fs::read(&path).unwrap();
+    assert!(!sealed.windows(8).any(|w| w == &"héllo ✓".as_bytes()[..8]));
+    assert!(clear.windows(8).any(|w| w == &"héllo ✓".as_bytes()[..8]));
+
+    // Without the key: framing, index and checksums are all there.
+    let r = Reader::open(&path).unwrap();
+    assert!(r.verify().is_intact());
+    assert!(r.is_encrypted());
+    assert_eq!(
+        r.header().encryption.as_ref().unwrap().scheme,
+        "g2a-golden-xor"
+    );
+    let plain = Reader::open(golden("v1.0-all-kinds.g2a")).unwrap();
+    assert_eq!(r.keyframes().len(), plain.keyframes().len());
+    let shape = |rec: &Record<'_>| (rec.ts(), rec.track(), rec.is_keyframe());
+    let a: Vec<_> = r.merged().map(|x| shape(&x)).collect();
+    let b: Vec<_> = plain.merged().map(|x| shape(&x)).collect();
+    assert_eq!(
+        a, b,
+        "same records, times, tracks and keyframes as the clear file"
+    );
+    assert!(r.merged().any(|x| x.is_sealed()));
+    assert!(r
+        .merged()
+        .all(|x| x.is_sealed()
+            != matches!(x, Record::ScreenSize { .. } | Record::CursorPosition { .. })));
+    let mut p = Player::open(&path).unwrap();
+    assert!(p.is_encrypted());
+    let e = p.next_frame().unwrap_err().to_string();
+    assert!(e.contains("encrypted"), "{e}");
+
+    // With the wrong key: a clear error, never garbage.
+    p.set_cipher(Some(SharedCipher::new(GoldenCipher(0x5b))));
+    let e = p.frame_at(Timestamp::ZERO).unwrap_err().to_string();
+    assert!(e.contains("wrong key"), "{e}");
+
+    // With the key: the same frames, chat and cursor as the clear file.
+    let mut p = Player::open(&path).unwrap();
+    p.set_cipher(Some(SharedCipher::new(GoldenCipher(0x5a))));
+    for (i, want) in frames().iter().enumerate() {
+        let f = p.next_frame().unwrap().unwrap();
+        assert_eq!(f.ts, Timestamp::from_millis(i as u64 * 100));
+        assert!(f
+            .data
+            .chunks_exact(4)
+            .zip(want.chunks_exact(4))
+            .all(|(a, b)| a[..3] == b[..3]));
+    }
+    let f = p.frame_at(Timestamp::from_millis(250)).unwrap();
+    assert_eq!(f.ts, Timestamp::from_millis(200));
+    let mut chat = Vec::new();
+    p.for_each_record(|r| {
+        if let Record::Chat { text, .. } = r {
+            chat.push(text.to_string());
+        }
+    })
+    .unwrap();
+    assert_eq!(chat, ["héllo ✓"]);
+    let cursor = p.cursor_track().unwrap();
+    let c = cursor.at(Timestamp::from_millis(100)).unwrap();
+    assert_eq!((c.x, c.y), (11, -3));
+    assert!(c.image.is_some(), "the sealed cursor shape opens");
+    assert_eq!(p.codec_stats().sealed_frames, 0);
 }
