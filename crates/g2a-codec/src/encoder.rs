@@ -7,7 +7,7 @@ use std::io::Write;
 use g2a_core::{FrameRef, Limits, Size};
 
 use crate::cache::{cacheable, hash_tile, TileCache};
-use crate::pixel::{bgr, planes, predict, TILE};
+use crate::pixel::{bgr, med, planes, TILE};
 use crate::{op, packet, CodecError};
 
 /// When the encoder writes a keyframe on its own.
@@ -168,7 +168,8 @@ pub struct Encoder {
     ctl: Vec<u8>,
     idx: Vec<u8>,
     res: Vec<u8>,
-    planes: [Vec<u8>; 3],
+    /// A PIXELS tile and its borders as three colour planes.
+    tile_planes: Vec<u8>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -216,7 +217,7 @@ impl Encoder {
             ctl: Vec::new(),
             idx: Vec::new(),
             res: Vec::new(),
-            planes: [Vec::new(), Vec::new(), Vec::new()],
+            tile_planes: Vec::new(),
         })
     }
 
@@ -602,21 +603,15 @@ impl Encoder {
                 } else {
                     self.work += n_px * 4;
                     self.ctl.push(op::PIXELS);
-                    for p in &mut self.planes {
-                        p.clear();
-                    }
-                    for y in y0..y1 {
-                        for x in x0..x1 {
-                            let v = planes(buf, (y * w + x) * 4);
-                            let p = predict(buf, w, x, y);
-                            self.planes[0].push(v[0].wrapping_sub(p[0]));
-                            self.planes[1].push(v[1].wrapping_sub(p[1]));
-                            self.planes[2].push(v[2].wrapping_sub(p[2]));
-                        }
-                    }
-                    for p in &self.planes {
-                        self.res.extend_from_slice(p);
-                    }
+                    let at = self.res.len();
+                    self.res.resize(at + n_px as usize * 3, 0);
+                    pixels_residuals(
+                        buf,
+                        w,
+                        (x0, y0, x1 - x0, y1 - y0),
+                        &mut self.tile_planes,
+                        &mut self.res[at..],
+                    );
                 }
             }
         }
@@ -675,6 +670,71 @@ impl Hasher for KeyIsHash {
 }
 
 type IdHash = BuildHasherDefault<KeyIsHash>;
+
+/// The residuals of a PIXELS tile (CODEC.md §4): each colour plane's
+/// values minus their MED prediction, plane after plane, into `out`
+/// (`3 × cw × ch` bytes). The tile and its top and left borders are first
+/// turned into planes in `work`, so each pixel is transformed once, and the
+/// three planes are predicted side by side.
+pub(crate) fn pixels_residuals(
+    buf: &[u8],
+    w: usize,
+    (x0, y0, cw, ch): (usize, usize, usize, usize),
+    work: &mut Vec<u8>,
+    out: &mut [u8],
+) {
+    let sw = cw + 1;
+    let plen = sw * (ch + 1);
+    work.clear();
+    work.resize(plen * 3, 0);
+    // Row r, column c of a plane is pixel (x0 + c - 1, y0 + r - 1); the
+    // border row and column stay 0 where the frame has none (never read).
+    for r in usize::from(y0 == 0)..=ch {
+        let gy = y0 + r - 1;
+        for c in usize::from(x0 == 0)..=cw {
+            let v = planes(buf, (gy * w + x0 + c - 1) * 4);
+            let i = r * sw + c;
+            work[i] = v[0];
+            work[plen + i] = v[1];
+            work[2 * plen + i] = v[2];
+        }
+    }
+    let n = cw * ch;
+    let (p0, rest) = work.split_at(plen);
+    let (p1, p2) = rest.split_at(plen);
+    let (o0, rest) = out.split_at_mut(n);
+    let (o1, o2) = rest.split_at_mut(n);
+    for y in 0..ch {
+        let (up, cur) = ((y) * sw, (y + 1) * sw);
+        let o = y * cw..(y + 1) * cw;
+        let (q0, q1, q2) = (&mut o0[o.clone()], &mut o1[o.clone()], &mut o2[o]);
+        let mut x = 0;
+        if y0 + y == 0 {
+            // Top row of the frame: predict from the left (0 at x = 0).
+            for x in 0..cw {
+                let (i, l) = (cur + x + 1, cur + x);
+                let left = |p: &[u8]| if x0 + x == 0 { 0 } else { p[l] };
+                q0[x] = p0[i].wrapping_sub(left(p0));
+                q1[x] = p1[i].wrapping_sub(left(p1));
+                q2[x] = p2[i].wrapping_sub(left(p2));
+            }
+            continue;
+        }
+        if x0 == 0 {
+            // Left edge of the frame: predict from above.
+            q0[0] = p0[cur + 1].wrapping_sub(p0[up + 1]);
+            q1[0] = p1[cur + 1].wrapping_sub(p1[up + 1]);
+            q2[0] = p2[cur + 1].wrapping_sub(p2[up + 1]);
+            x = 1;
+        }
+        for x in x..cw {
+            let (i, a, b, c) = (cur + x + 1, cur + x, up + x + 1, up + x);
+            q0[x] = p0[i].wrapping_sub(med(p0[a], p0[b], p0[c]));
+            q1[x] = p1[i].wrapping_sub(med(p1[a], p1[b], p1[c]));
+            q2[x] = p2[i].wrapping_sub(med(p2[a], p2[b], p2[c]));
+        }
+    }
+}
 
 fn new_zstd(level: i32) -> Result<zstd::stream::write::Encoder<'static, Vec<u8>>, CodecError> {
     let mut z = zstd::stream::write::Encoder::new(Vec::new(), level)

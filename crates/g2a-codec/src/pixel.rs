@@ -31,9 +31,12 @@ pub(crate) fn med(a: u8, b: u8, c: u8) -> u8 {
     (a + b - c).max(a.min(b)).min(a.max(b)) as u8
 }
 
-/// The three neighbours (left, up, up-left) of pixel (x, y) in a packed
+/// The reference predictor, pixel by pixel (the encoder and decoder use
+/// faster planar loops that tests check against it): the prediction of
+/// pixel (x, y) from its three neighbours (left, up, up-left) in a packed
 /// 4-byte-per-pixel frame of width `w`, with the edge rules of CODEC.md §4.
 #[inline(always)]
+#[cfg(test)]
 pub(crate) fn predict(buf: &[u8], w: usize, x: usize, y: usize) -> [u8; 3] {
     let p = (y * w + x) * 4;
     match (x > 0, y > 0) {
