@@ -1005,13 +1005,37 @@ impl Catalog {
         r
     }
 
-    fn open_for_inner(
+    /// The rights and retention checks of [`Catalog::open_for`] without the
+    /// unlock: the files of a session the actor may open, and whether it is
+    /// encrypted (then `cipher` is `None` and the caller asks for the
+    /// passphrase, and opens it with `open_for`). The files of an encrypted
+    /// recording are useless without the passphrase. Audited like
+    /// `open_for`.
+    ///
+    /// # Errors
+    /// As [`Catalog::open_for`], except the passphrase errors.
+    pub fn locate_for(
         &self,
         actor: &Actor,
         session_id: &str,
         action: Action,
-        passphrase: Option<&Passphrase>,
-    ) -> Result<Grant, CatalogError> {
+    ) -> Result<(Grant, bool), CatalogError> {
+        let r = self.check_for(actor, session_id, action);
+        let outcome = match &r {
+            Ok((_, true)) => "located (encrypted, passphrase to be given)".to_owned(),
+            Ok((_, false)) => "allowed".to_owned(),
+            Err(e) => format!("refused: {e}"),
+        };
+        self.audit(actor, action.name(), Some(session_id), &outcome)?;
+        r
+    }
+
+    fn check_for(
+        &self,
+        actor: &Actor,
+        session_id: &str,
+        action: Action,
+    ) -> Result<(Grant, bool), CatalogError> {
         let refuse = |reason: &str| CatalogError::denied(&actor.name, action, reason);
         authorize_search(actor).map_err(|d| refuse(d.reason))?;
         let s = self
@@ -1023,16 +1047,30 @@ impl Catalog {
                 days: self.opts.retention_days,
             });
         }
-        let cipher = match s.key_id {
-            None => None,
-            Some(key_id) => Some(self.unlock_session_key(&s, key_id, passphrase)?),
-        };
+        let encrypted = s.key_id.is_some();
         let files = s.files.iter().map(|f| self.dir.join(&f.path)).collect();
-        Ok(Grant {
-            session: s,
-            files,
-            cipher,
-        })
+        Ok((
+            Grant {
+                session: s,
+                files,
+                cipher: None,
+            },
+            encrypted,
+        ))
+    }
+
+    fn open_for_inner(
+        &self,
+        actor: &Actor,
+        session_id: &str,
+        action: Action,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Grant, CatalogError> {
+        let (mut grant, _) = self.check_for(actor, session_id, action)?;
+        if let Some(key_id) = grant.session.key_id {
+            grant.cipher = Some(self.unlock_session_key(&grant.session, key_id, passphrase)?);
+        }
+        Ok(grant)
     }
 
     fn unlock_session_key(

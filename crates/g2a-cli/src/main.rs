@@ -29,6 +29,8 @@ enum Command {
     Diag(cmd::diag::Args),
     /// Record a video file (any format FFmpeg reads) or raw BGRA frames as a .g2a recording.
     Import(cmd::import::Args),
+    /// Record the live screen of an X11 display (or a region or window) until stopped.
+    Record(cmd::record::Args),
     /// Export a recording to MP4 (H.264, chat as subtitles) or WMV.
     Export(cmd::export::Args),
     /// Write every recorded frame as raw BGRA.
@@ -37,6 +39,8 @@ enum Command {
     Frame(cmd::frame::Args),
     /// Record, verify, replay and seek the embedded sample session.
     Demo(cmd::demo::Args),
+    /// Replay a recording in a window: play, scrub, chat/events/diagnostics panes, export.
+    Play(cmd::play::Args),
     /// The session catalog: organisation, import, search, rights, retention,
     /// passphrase-gated replay and export.
     #[command(subcommand)]
@@ -52,10 +56,12 @@ fn main() -> ExitCode {
         Command::Chat(a) => cmd::chat::run(a),
         Command::Diag(a) => cmd::diag::run(a),
         Command::Import(a) => cmd::import::run(a),
+        Command::Record(a) => cmd::record::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Decode(a) => cmd::decode::run(a),
         Command::Frame(a) => cmd::frame::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Play(a) => cmd::play::run(a),
         Command::Catalog(c) => cmd::catalog::run(c).map(|()| ExitCode::SUCCESS),
     };
     match result {

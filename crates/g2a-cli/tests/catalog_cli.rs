@@ -499,6 +499,17 @@ fn catalog_story_end_to_end() {
         .open_for(&me, "S3", g2a_catalog::Action::Replay, Some(&pp))
         .unwrap();
     let cipher = grant.cipher.as_ref().unwrap().shared();
+    // The replay window is given the files after the rights check and asks
+    // for the passphrase itself (`g2a catalog play`).
+    let (located, encrypted) = cat
+        .locate_for(&me, "S3", g2a_catalog::Action::Replay)
+        .unwrap();
+    assert!(encrypted && located.cipher.is_none() && located.files[0].exists());
+    let tom = cat.login("tom", "tom-password").unwrap();
+    assert!(cat
+        .locate_for(&tom, "S3", g2a_catalog::Action::Replay)
+        .unwrap_err()
+        .is_denied());
     let mut player = g2a::Player::open_with_cipher(d.join("S3-cut.g2a"), cipher).unwrap();
     let last = player.duration();
     assert!(last < Timestamp::from_millis(700), "cut: {last}");

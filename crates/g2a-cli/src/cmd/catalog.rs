@@ -248,6 +248,19 @@ pub(crate) enum CatalogCmd {
         #[command(flatten)]
         pp: PassphraseArgs,
     },
+    /// Replay a session in the replay window (needs the right to replay it).
+    /// An encrypted recording takes the passphrase from --passphrase-file or
+    /// G2A_PASSPHRASE, or asks for it in the window.
+    Play {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Session id.
+        session: String,
+        #[command(flatten)]
+        view: super::play::View,
+        #[command(flatten)]
+        pp: PassphraseArgs,
+    },
     /// Print a session's chat transcript.
     Chat {
         #[command(flatten)]
@@ -500,6 +513,12 @@ pub(crate) fn run(cmd: CatalogCmd) -> Result<()> {
             let mut source = g2a_export::PlayerSource::new(grant_player(&grant)?)?;
             super::export::run_with(&mut source, &flags)?;
         }
+        CatalogCmd::Play {
+            ctx,
+            session,
+            view,
+            pp,
+        } => play(&ctx, &session, &view, passphrase(&pp)?)?,
         CatalogCmd::Chat { ctx, session, pp } => {
             let (cat, me) = login(&ctx)?;
             for line in cat.read_chat(&me, &session, passphrase(&pp)?.as_ref())? {
@@ -612,6 +631,48 @@ fn passphrase(pp: &PassphraseArgs) -> Result<Option<Passphrase>> {
     secret(pp.passphrase_file.as_deref(), "G2A_PASSPHRASE")?
         .map(|s| Passphrase::new(&s).map_err(Into::into))
         .transpose()
+}
+
+/// `g2a catalog play`: rights and retention first; an encrypted recording
+/// without a passphrase opens with the window's passphrase prompt, whose
+/// answer goes through the same check (and the audit log).
+fn play(ctx: &Ctx, session: &str, view: &super::play::View, pp: Option<Passphrase>) -> Result<()> {
+    let (cat, me) = login(ctx)?;
+    let opts = super::play::options(view)?;
+    let (grant, ask) = match pp {
+        Some(pp) => (
+            cat.open_for(&me, session, Action::Replay, Some(&pp))?,
+            false,
+        ),
+        None => cat.locate_for(&me, session, Action::Replay)?,
+    };
+    let first = grant
+        .files
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow!("session {session} has no recording files"))?;
+    let mut opts = opts.file(first);
+    if let Some(c) = &grant.cipher {
+        let cipher = c.shared();
+        opts = opts.unlock(Box::new(move |_| Ok(cipher.clone())));
+    } else if ask {
+        let cat = std::sync::Mutex::new(cat);
+        let session = session.to_owned();
+        opts = opts.unlock(Box::new(move |text| {
+            let pp = Passphrase::new(text).map_err(|e| e.to_string())?;
+            let cat = cat
+                .lock()
+                .map_err(|_| "the catalog is unavailable".to_owned())?;
+            let g = cat
+                .open_for(&me, &session, Action::Replay, Some(&pp))
+                .map_err(|e| e.to_string())?;
+            g.cipher
+                .map(|c| c.shared())
+                .ok_or_else(|| "the recording is not encrypted".to_owned())
+        }));
+    }
+    g2a_play::run(opts).context("g2a catalog play")?;
+    Ok(())
 }
 
 /// A player over a granted session's recording, with its cipher when it

@@ -10,7 +10,9 @@ pub(crate) mod frame;
 pub(crate) mod import;
 pub(crate) mod info;
 pub(crate) mod options;
+pub(crate) mod play;
 pub(crate) mod progress;
+pub(crate) mod record;
 pub(crate) mod recover;
 pub(crate) mod verify;
 

@@ -28,6 +28,9 @@ pub(crate) struct RecordingOptions {
     /// default: now.
     #[arg(long, value_name = "TIME")]
     started_at: Option<String>,
+    /// The machine the recording is made on.
+    #[arg(long, value_enum, default_value_t = SideChoice::Representative)]
+    side: SideChoice,
     /// Extra metadata, KEY=VALUE (repeatable).
     #[arg(long = "meta", value_name = "KEY=VALUE")]
     meta: Vec<String>,
@@ -49,6 +52,12 @@ pub(crate) struct RecordingOptions {
     /// session replay passphrase. The recorder never sees the passphrase.
     #[arg(long, value_name = "RECIPIENT")]
     encrypt_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum SideChoice {
+    Representative,
+    Customer,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -98,6 +107,10 @@ impl RecordingOptions {
             .with_representative(&self.representative)
             .with_customer(&self.customer)
             .with_start_time_unix_micros(now)
+            .with_side(match self.side {
+                SideChoice::Representative => g2a_format::RecordingSide::Representative,
+                SideChoice::Customer => g2a_format::RecordingSide::Customer,
+            })
             .with_recorder("g2a", env!("CARGO_PKG_VERSION"));
         for kv in &self.meta {
             let Some((k, v)) = kv.split_once('=') else {
