@@ -119,6 +119,10 @@ fn encode(clip: &Path, out: &Path, loops: u32) -> Res<Value> {
 
 fn play(file: &Path, clip: Option<&Path>) -> Res<Value> {
     let mut player = Player::open(file)?;
+    // Decode speed is frames per CPU second of one thread: decode on this
+    // thread only. Seeks below use the player's default threads.
+    let threads = player.decoder_threads();
+    player.set_decode_threads(1);
     // Sequential decode, checked against the input when given.
     let mut reference = match clip {
         Some(c) => {
@@ -158,7 +162,9 @@ fn play(file: &Path, clip: Option<&Path>) -> Res<Value> {
         let _ = child.kill();
         let _ = child.wait();
     }
-    // Random seeks, each from wherever the previous one left the player.
+    // Random seeks, each from wherever the previous one left the player;
+    // wall-clock time, the decoder on its default threads.
+    player.set_decode_threads(threads);
     let dur = player.duration().as_micros().max(1);
     let mut x = 0x2545_F491_4F6C_DD1Du64;
     let mut times = Vec::new();
@@ -203,8 +209,10 @@ fn seek_profile(file: &Path) -> Res<Value> {
     let mut chain_ms = Vec::new();
     let mut chain_frames = Vec::new();
     for (i, &k) in keys.iter().enumerate() {
-        // Reset the player's position so that frame_at seeks.
+        // Reset the player's position so that frame_at seeks; one thread,
+        // so that this thread's CPU time is all the work.
         player = Player::open(file)?;
+        player.set_decode_threads(1);
         let c0 = cpu_secs();
         player.frame_at(k)?;
         let c1 = cpu_secs();

@@ -18,6 +18,7 @@ fn main() {
     let size = Size::new(w, h);
     let mut enc = Encoder::new(EncoderConfig::default()).unwrap();
     let mut dec = Decoder::new(Limits::default());
+    dec.set_threads(1);
     let mut buf = vec![0u8; (w * h * 4) as usize];
     let mut pkt = Vec::new();
     let (mut te, mut td) = (Duration::ZERO, Duration::ZERO);

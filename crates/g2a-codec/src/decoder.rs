@@ -1,5 +1,8 @@
 //! The decoder (CODEC.md §2–§6).
 
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
 use g2a_core::{Limits, Size};
 
 use crate::cache::{cacheable, TileCache};
@@ -21,22 +24,57 @@ pub struct FrameView<'a> {
 /// Call protocol: the first packet, and the first after [`Decoder::reset`]
 /// (after a seek), must be a keyframe; then packets in the order they were
 /// encoded. Each call returns the whole current frame.
+///
+/// Decoding a packet has two stages: inflating its body (zstd, one stream
+/// per keyframe group) and applying the body's tiles to the frame; the
+/// tiles of a big packet are applied by several threads (see
+/// [`Decoder::set_threads`]).
 pub struct Decoder {
+    inflater: Inflater,
+    frames: Frames,
+    body: Vec<u8>,
+}
+
+/// The first stage: packet headers and the zstd stream.
+struct Inflater {
     limits: Limits,
+    /// Frame size of the current keyframe group.
+    size: Option<Size>,
+    zstd: Option<zstd::stream::raw::Decoder<'static>>,
+}
+
+/// What a packet is, once its body is inflated.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Unchanged,
+    Key(Size),
+    Delta,
+}
+
+/// The second stage: the frames and everything tiles are decoded from.
+struct Frames {
     size: Option<Size>,
     cur: Vec<u8>,
     prev: Vec<u8>,
-    zstd: Option<zstd::stream::raw::Decoder<'static>>,
-    body: Vec<u8>,
-    dirty: Vec<bool>,
     /// Planar working copy of one tile with its top and left borders.
     tile_planes: Vec<u8>,
     cache: TileCache,
+    /// Where each tile's data starts (reused from packet to packet).
+    plan: Vec<TilePlan>,
+    /// Threads that decode the tiles of a big packet (1: only the caller's).
+    threads: usize,
+    /// Work from which a packet counts as big (tests lower it).
+    min_parallel_work: usize,
+    /// Rows shared between the threads of a parallel decode.
+    edges: Edges,
 }
 
 impl std::fmt::Debug for Decoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Decoder").field("size", &self.size).finish()
+        f.debug_struct("Decoder")
+            .field("size", &self.frames.size)
+            .field("threads", &self.frames.threads)
+            .finish()
     }
 }
 
@@ -86,22 +124,54 @@ impl Decoder {
     #[must_use]
     pub fn new(limits: Limits) -> Decoder {
         Decoder {
-            limits,
-            size: None,
-            cur: Vec::new(),
-            prev: Vec::new(),
-            zstd: None,
+            inflater: Inflater {
+                limits,
+                size: None,
+                zstd: None,
+            },
+            frames: Frames {
+                size: None,
+                cur: Vec::new(),
+                prev: Vec::new(),
+                tile_planes: Vec::new(),
+                cache: TileCache::default(),
+                plan: Vec::new(),
+                threads: std::thread::available_parallelism()
+                    .map_or(1, std::num::NonZeroUsize::get)
+                    .min(MAX_THREADS),
+                min_parallel_work: PARALLEL_WORK,
+                edges: Edges::default(),
+            },
             body: Vec::new(),
-            dirty: Vec::new(),
-            tile_planes: Vec::new(),
-            cache: TileCache::default(),
         }
+    }
+
+    /// Sets how many threads decode the tiles of a big packet: 1 decodes on
+    /// the caller's thread only; the default is the machine's parallelism,
+    /// at most 4. The output is the same whatever the count; more threads
+    /// shorten a keyframe's or a busy delta's decoding (a seek) at a small
+    /// cost in total CPU time.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.frames.threads = threads.clamp(1, MAX_THREADS);
+    }
+
+    /// Threads used (see [`Decoder::set_threads`]).
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.frames.threads
+    }
+
+    /// Work from which a packet's tiles are decoded on several threads.
+    #[cfg(test)]
+    pub(crate) fn set_min_parallel_work(&mut self, work: usize) {
+        self.frames.min_parallel_work = work;
     }
 
     /// Forgets the current frame: the next packet must be a keyframe.
     pub fn reset(&mut self) {
-        self.size = None;
-        self.zstd = None;
+        self.frames.size = None;
+        self.inflater.size = None;
+        self.inflater.zstd = None;
     }
 
     /// True when `packet` is a keyframe (a cheap peek at its first byte).
@@ -119,9 +189,9 @@ impl Decoder {
     /// The current frame, if any.
     #[must_use]
     pub fn frame(&self) -> Option<FrameView<'_>> {
-        self.size.map(|size| FrameView {
+        self.frames.size.map(|size| FrameView {
             size,
-            data: &self.cur,
+            data: &self.frames.cur,
         })
     }
 
@@ -133,7 +203,11 @@ impl Decoder {
     /// packet; [`CodecError::Limit`] for a size outside the limits. After an
     /// error the decoder needs a keyframe again.
     pub fn decode(&mut self, packet: &[u8]) -> Result<FrameView<'_>, CodecError> {
-        match self.decode_inner(packet) {
+        let r = self
+            .inflater
+            .packet(packet, &mut self.body)
+            .and_then(|kind| self.frames.apply(kind, &self.body));
+        match r {
             Ok(()) => self.frame().ok_or(CodecError::NeedKeyframe),
             Err(e) => {
                 self.reset();
@@ -141,10 +215,13 @@ impl Decoder {
             }
         }
     }
+}
 
-    fn decode_inner(&mut self, packet: &[u8]) -> Result<(), CodecError> {
+impl Inflater {
+    /// Reads `packet`'s header and inflates its body into `body`.
+    fn packet(&mut self, packet: &[u8], body: &mut Vec<u8>) -> Result<Kind, CodecError> {
         let mut c = Cursor { b: packet, pos: 1 };
-        match packet.first() {
+        let kind = match packet.first() {
             Some(&packet::UNCHANGED) => {
                 if packet.len() != 1 {
                     return Err(malformed(
@@ -153,7 +230,7 @@ impl Decoder {
                     ));
                 }
                 return if self.size.is_some() {
-                    Ok(())
+                    Ok(Kind::Unchanged)
                 } else {
                     Err(CodecError::NeedKeyframe)
                 };
@@ -167,11 +244,6 @@ impl Decoder {
                 let size = Size::new(w, h);
                 self.limits.check_size(size)?;
                 self.limits.check_alloc(size.area() * 8)?;
-                let n = (size.area() * 4) as usize;
-                self.cur.clear();
-                self.cur.resize(n, 0);
-                self.prev.clear();
-                self.prev.resize(n, 0);
                 self.size = Some(size);
                 let mut z = zstd::stream::raw::Decoder::new()
                     .map_err(|e| CodecError::Zstd(e.to_string()))?;
@@ -180,11 +252,13 @@ impl Decoder {
                 ))
                 .map_err(|e| CodecError::Zstd(e.to_string()))?;
                 self.zstd = Some(z);
+                Kind::Key(size)
             }
             Some(&packet::DELTA) => {
                 if self.size.is_none() {
                     return Err(CodecError::NeedKeyframe);
                 }
+                Kind::Delta
             }
             Some(&b) => {
                 return Err(malformed(
@@ -195,8 +269,7 @@ impl Decoder {
                 ))
             }
             None => return Err(malformed(0, "empty packet")),
-        }
-        let key = packet[0] == packet::KEY;
+        };
         let Some(size) = self.size else {
             return Err(CodecError::NeedKeyframe);
         };
@@ -211,20 +284,22 @@ impl Decoder {
                 format!("body of {raw_len} bytes claimed, at most {max_body} possible for {size}"),
             ));
         }
-        self.inflate(&packet[c.pos..], raw_len as usize)?;
-        let body = std::mem::take(&mut self.body);
-        let r = self.apply(&body, key, tw, th);
-        self.body = body;
-        r
+        self.inflate(&packet[c.pos..], raw_len as usize, body)?;
+        Ok(kind)
     }
 
-    fn inflate(&mut self, input: &[u8], raw_len: usize) -> Result<(), CodecError> {
+    fn inflate(
+        &mut self,
+        input: &[u8],
+        raw_len: usize,
+        body: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
         use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
         let Some(z) = self.zstd.as_mut() else {
             return Err(CodecError::NeedKeyframe);
         };
-        self.body.clear();
-        self.body.resize(raw_len, 0);
+        body.clear();
+        body.resize(raw_len, 0);
         let mut inb = InBuffer::around(input);
         let mut produced = 0;
         let mut spare = [0u8; 1];
@@ -232,7 +307,7 @@ impl Decoder {
             let done_in = inb.pos() == input.len();
             let before = (inb.pos(), produced);
             if produced < raw_len {
-                let mut out = OutBuffer::around(&mut self.body[produced..]);
+                let mut out = OutBuffer::around(&mut body[produced..]);
                 z.run(&mut inb, &mut out)
                     .map_err(|e| CodecError::Zstd(e.to_string()))?;
                 let n = out.pos();
@@ -271,8 +346,41 @@ impl Decoder {
             }
         }
     }
+}
 
-    fn apply(&mut self, body: &[u8], key: bool, tw: usize, th: usize) -> Result<(), CodecError> {
+impl Frames {
+    /// Applies an inflated packet to the frame.
+    fn apply(&mut self, kind: Kind, body: &[u8]) -> Result<(), CodecError> {
+        let key = match kind {
+            Kind::Unchanged => return Ok(()),
+            Kind::Delta => false,
+            Kind::Key(size) => {
+                let n = (size.area() * 4) as usize;
+                self.cur.clear();
+                self.cur.resize(n, 0);
+                self.prev.clear();
+                self.prev.resize(n, 0);
+                self.size = Some(size);
+                true
+            }
+        };
+        let Some(size) = self.size else {
+            return Err(CodecError::NeedKeyframe);
+        };
+        let (tw, th) = (
+            (size.width as usize).div_ceil(TILE),
+            (size.height as usize).div_ceil(TILE),
+        );
+        self.apply_body(body, key, tw, th)
+    }
+
+    fn apply_body(
+        &mut self,
+        body: &[u8],
+        key: bool,
+        tw: usize,
+        th: usize,
+    ) -> Result<(), CodecError> {
         let Some(size) = self.size else {
             return Err(CodecError::NeedKeyframe);
         };
@@ -306,11 +414,18 @@ impl Decoder {
         let n_idx = c.varint()?;
         let idx = c.take(n_idx, "palette indices")?;
         let res = &body[c.pos..];
+        let res_at = c.pos;
+        // Plan every tile (where its data starts) and check everything a
+        // tile could find wrong, so that decoding the tiles, maybe on
+        // several threads, can't fail half way.
+        self.plan.clear();
+        self.plan.reserve(tw * th);
         let (mut ip, mut rp) = (0usize, 0usize);
+        let mut work = 0usize;
         let res_take = |rp: &mut usize, n: usize| -> Result<&[u8], CodecError> {
             if n > res.len() - *rp {
                 return Err(malformed(
-                    c.pos + *rp,
+                    res_at + *rp,
                     format!("tile data of {n} bytes, only {} present", res.len() - *rp),
                 ));
             }
@@ -318,99 +433,76 @@ impl Decoder {
             *rp += n;
             Ok(s)
         };
-        self.dirty.clear();
-        self.dirty.resize(tw * th, false);
-        let rb = w * 4;
         for ty in 0..th {
             for tx in 0..tw {
-                let code = ctl[ty * tw + tx];
-                let (x0, x1) = (tx * TILE, ((tx + 1) * TILE).min(w));
-                let (y0, y1) = (ty * TILE, ((ty + 1) * TILE).min(h));
-                let (cw, ch) = (x1 - x0, y1 - y0);
+                let at = ty * tw + tx;
+                let code = ctl[at];
+                let (x0, y0) = (tx * TILE, ty * TILE);
+                let (cw, ch) = (TILE.min(w - x0), TILE.min(h - y0));
+                let start = TilePlan { res: rp, idx: ip };
                 match code & 7 {
-                    op::SKIP if !key => continue,
+                    op::SKIP if !key => {}
                     op::SOLID => {
-                        let c3 = res_take(&mut rp, 3)?;
-                        let px = [c3[0], c3[1], c3[2], 255];
-                        for y in y0..y1 {
-                            for p in self.cur[y * rb + x0 * 4..y * rb + x1 * 4].chunks_exact_mut(4)
-                            {
-                                p.copy_from_slice(&px);
-                            }
-                        }
+                        res_take(&mut rp, 3)?;
+                        work += cw * ch / 4;
                     }
                     op::COPY if !key => {
                         let i = usize::from(code >> 3);
                         let Some(&(dx, dy)) = mvs.get(i) else {
                             return Err(malformed(
-                                ty * tw + tx,
+                                at,
                                 format!("copy uses motion vector {i} of {}", mvs.len()),
                             ));
                         };
                         let (sx, sy) = (x0 as i64 + dx, y0 as i64 + dy);
                         if sx < 0 || sy < 0 || sx as usize + cw > w || sy as usize + ch > h {
                             return Err(malformed(
-                                ty * tw + tx,
+                                at,
                                 format!("copy source ({sx},{sy}) outside the {size} frame"),
                             ));
                         }
-                        let (sx, sy) = (sx as usize, sy as usize);
-                        for r in 0..ch {
-                            let src =
-                                &self.prev[(sy + r) * rb + sx * 4..(sy + r) * rb + (sx + cw) * 4];
-                            self.cur[(y0 + r) * rb + x0 * 4..(y0 + r) * rb + x1 * 4]
-                                .copy_from_slice(src);
-                        }
+                        work += cw * ch / 4;
                     }
                     op::PALETTE => {
                         let n = usize::from(res_take(&mut rp, 1)?[0]) + 1;
                         if n > 16 {
                             return Err(malformed(
-                                c.pos + rp,
+                                res_at + rp,
                                 format!("palette of {n} colours, at most 16"),
                             ));
                         }
-                        let cols = res_take(&mut rp, n * 3)?;
+                        res_take(&mut rp, n * 3)?;
                         if cw * ch > idx.len() - ip {
-                            return Err(malformed(ty * tw + tx, "palette indices run out"));
+                            return Err(malformed(at, "palette indices run out"));
                         }
-                        for y in y0..y1 {
-                            for x in x0..x1 {
-                                let i = usize::from(idx[ip]);
-                                ip += 1;
-                                if i >= n {
-                                    return Err(malformed(
-                                        ip,
-                                        format!("palette index {i} of {n} colours"),
-                                    ));
-                                }
-                                let p = y * rb + x * 4;
-                                self.cur[p..p + 3].copy_from_slice(&cols[i * 3..i * 3 + 3]);
-                                self.cur[p + 3] = 255;
-                            }
+                        let ix = &idx[ip..ip + cw * ch];
+                        if let Some(bad) = ix.iter().position(|&i| usize::from(i) >= n) {
+                            return Err(malformed(
+                                ip + bad,
+                                format!("palette index {} of {n} colours", ix[bad]),
+                            ));
                         }
+                        ip += cw * ch;
+                        work += cw * ch;
                     }
                     op::CACHE if !key => {
                         let b = res_take(&mut rp, 2)?;
                         let slot = usize::from(u16::from_le_bytes([b[0], b[1]]));
-                        if cw != TILE
-                            || ch != TILE
-                            || !self.cache.put(slot, &mut self.cur, w, x0, y0)
-                        {
+                        if cw != TILE || ch != TILE || self.cache.get(slot).is_none() {
                             return Err(malformed(
-                                ty * tw + tx,
+                                at,
                                 format!("cache slot {slot} is empty or the tile is not full-size"),
                             ));
                         }
+                        work += cw * ch / 4;
                     }
                     op::PIXELS => {
-                        let planes = res_take(&mut rp, cw * ch * 3)?;
-                        let t = TileRect { x0, y0, cw, ch };
-                        decode_pixels_tile(&mut self.cur, &mut self.tile_planes, w, t, planes);
+                        res_take(&mut rp, cw * ch * 3)?;
+                        work += cw * ch * 4;
                     }
                     other => {
                         return Err(malformed(
-                            ty * tw + tx,
+                            at,
                             format!(
                                 "tile code {other} not allowed in a {} packet",
                                 if key { "key" } else { "delta" }
@@ -418,20 +510,59 @@ impl Decoder {
                         ));
                     }
                 }
-                self.dirty[ty * tw + tx] = true;
+                self.plan.push(start);
             }
         }
         if ip != idx.len() || rp != res.len() {
             return Err(malformed(body.len(), "unused bytes after the last tile"));
         }
+        let job = TileJob {
+            w,
+            h,
+            tw,
+            ctl,
+            plan: &self.plan,
+            res,
+            idx,
+            mvs: &mvs,
+            prev: &self.prev,
+            cache: &self.cache,
+        };
+        let threads = self.threads.min(th);
+        if threads > 1 && work >= self.min_parallel_work {
+            decode_rows_parallel(&job, &mut self.cur, threads, &mut self.edges);
+        } else {
+            let row_len = TILE * w * 4;
+            let mut top = [0u8; (TILE + 1) * 4];
+            for ty in 0..th {
+                let (done, rest) = self.cur.split_at_mut(ty * row_len);
+                let n = row_len.min(rest.len());
+                let rows = &mut rest[..n];
+                let above = done.len().checked_sub(w * 4).map(|a| &done[a..]);
+                job.row(
+                    ty,
+                    rows,
+                    &mut self.tile_planes,
+                    &mut top,
+                    |_, first, end, out| {
+                        if let Some(above) = above {
+                            out.copy_from_slice(&above[first * 4..end * 4]);
+                        }
+                        true
+                    },
+                    |_, _| {},
+                );
+            }
+        }
         // The previous frame becomes this one, tile by tile.
+        let rb = w * 4;
         if key {
             self.prev.copy_from_slice(&self.cur);
             self.cache.reset();
         } else {
             for ty in 0..th {
                 for tx in 0..tw {
-                    if self.dirty[ty * tw + tx] {
+                    if ctl[ty * tw + tx] & 7 != op::SKIP {
                         let (x0, x1) = (tx * TILE, ((tx + 1) * TILE).min(w));
                         for y in ty * TILE..((ty + 1) * TILE).min(h) {
                             let s = y * rb + x0 * 4..y * rb + x1 * 4;
@@ -454,11 +585,214 @@ impl Decoder {
     }
 }
 
-/// A tile's place in the frame.
+/// Where a tile's data starts in the residual and palette-index streams.
+#[derive(Clone, Copy, Debug)]
+struct TilePlan {
+    res: usize,
+    idx: usize,
+}
+
+/// Most threads a decoder uses.
+const MAX_THREADS: usize = 4;
+
+/// Decoding work (CODEC.md §8 units) from which a packet's tiles are
+/// decoded on several threads: about 256 tiles of PIXELS (an eighth of a
+/// 1080p frame, 1–2 ms of work), so that starting the threads (up to 0.2 ms
+/// on a virtual machine) costs little. Measured with `g2a-report play`.
+const PARALLEL_WORK: usize = 256 * TILE * TILE * 4;
+
+/// One packet's tiles, planned and checked: decoding them can't fail.
+struct TileJob<'a> {
+    w: usize,
+    h: usize,
+    tw: usize,
+    ctl: &'a [u8],
+    plan: &'a [TilePlan],
+    res: &'a [u8],
+    idx: &'a [u8],
+    mvs: &'a [(i64, i64)],
+    prev: &'a [u8],
+    cache: &'a TileCache,
+}
+
+impl TileJob<'_> {
+    /// Decodes tile row `ty` into `rows` (its pixel rows of the current
+    /// frame). `above(tx, first, end, out)` fills `out` with the pixels
+    /// `first..end` of the frame row just above, once tile `tx` of the row
+    /// above is complete (false: give up, another thread failed);
+    /// `done(tx, rows)` is told when tile `tx` is complete.
+    fn row(
+        &self,
+        ty: usize,
+        rows: &mut [u8],
+        work: &mut Vec<u8>,
+        top: &mut [u8; (TILE + 1) * 4],
+        mut above: impl FnMut(usize, usize, usize, &mut [u8]) -> bool,
+        mut done: impl FnMut(usize, &[u8]),
+    ) {
+        let (w, rb) = (self.w, self.w * 4);
+        let y0 = ty * TILE;
+        let ch = TILE.min(self.h - y0);
+        for tx in 0..self.tw {
+            let at = ty * self.tw + tx;
+            let code = self.ctl[at];
+            let TilePlan { res: rp, idx: ip } = self.plan[at];
+            let (x0, x1) = (tx * TILE, ((tx + 1) * TILE).min(w));
+            let cw = x1 - x0;
+            match code & 7 {
+                op::SOLID => {
+                    let px = [self.res[rp], self.res[rp + 1], self.res[rp + 2], 255];
+                    for row in rows.chunks_exact_mut(rb) {
+                        for p in row[x0 * 4..x1 * 4].chunks_exact_mut(4) {
+                            p.copy_from_slice(&px);
+                        }
+                    }
+                }
+                op::COPY => {
+                    let (dx, dy) = self.mvs[usize::from(code >> 3)];
+                    let (sx, sy) = ((x0 as i64 + dx) as usize, (y0 as i64 + dy) as usize);
+                    for (r, row) in rows.chunks_exact_mut(rb).enumerate() {
+                        let src = (sy + r) * rb + sx * 4;
+                        row[x0 * 4..x1 * 4].copy_from_slice(&self.prev[src..src + cw * 4]);
+                    }
+                }
+                op::PALETTE => {
+                    let n = usize::from(self.res[rp]) + 1;
+                    let cols = &self.res[rp + 1..rp + 1 + n * 3];
+                    let ix = &self.idx[ip..ip + cw * ch];
+                    for (row, ix) in rows.chunks_exact_mut(rb).zip(ix.chunks_exact(cw)) {
+                        for (p, &i) in row[x0 * 4..x1 * 4].chunks_exact_mut(4).zip(ix) {
+                            let i = usize::from(i) * 3;
+                            p[..3].copy_from_slice(&cols[i..i + 3]);
+                            p[3] = 255;
+                        }
+                    }
+                }
+                op::CACHE => {
+                    let slot = usize::from(u16::from_le_bytes([self.res[rp], self.res[rp + 1]]));
+                    self.cache.put(slot, rows, w, x0, 0);
+                }
+                op::PIXELS => {
+                    let top = if y0 > 0 {
+                        let first = x0.saturating_sub(1);
+                        let out = &mut top[..(x1 - first) * 4];
+                        if !above(tx, first, x1, out) {
+                            return;
+                        }
+                        Some(&*out)
+                    } else {
+                        None
+                    };
+                    let t = TileRect { x0, cw, ch };
+                    let planes = &self.res[rp..rp + cw * ch * 3];
+                    decode_pixels_tile(rows, work, w, t, top, planes);
+                }
+                // SKIP (the plan admits nothing else).
+                _ => {}
+            }
+            done(tx, rows);
+        }
+    }
+}
+
+/// The bottom pixel row of every tile row, published tile by tile by the
+/// thread decoding it for the thread decoding the row below (a wavefront:
+/// a PIXELS tile predicts from the row above it).
+#[derive(Default)]
+struct Edges {
+    /// `th` rows of `w` pixels (BGRA as little-endian words).
+    px: Vec<AtomicU32>,
+    /// Tiles complete in each tile row.
+    done: Vec<Counter>,
+}
+
+/// A progress counter alone on its cache line (no false sharing between
+/// the rows' threads).
+#[derive(Default)]
+#[repr(align(128))]
+struct Counter(AtomicUsize);
+
+/// Decodes `job`'s tile rows on `threads` threads (the caller's among them).
+/// Rows are claimed in order, so a thread only ever waits on a row that is
+/// being decoded.
+fn decode_rows_parallel(job: &TileJob<'_>, cur: &mut [u8], threads: usize, edges: &mut Edges) {
+    let (w, th) = (job.w, job.h.div_ceil(TILE));
+    if edges.px.len() < w * th {
+        edges.px.resize_with(w * th, || AtomicU32::new(0));
+    }
+    edges.done.clear();
+    edges.done.resize_with(th, Counter::default);
+    let edges = &*edges;
+    let failed = AtomicBool::new(false);
+    let rows = Mutex::new(cur.chunks_mut(TILE * w * 4).enumerate());
+    let worker = || {
+        // A panicking thread lets the others stop waiting for it.
+        struct Flag<'a>(&'a AtomicBool);
+        impl Drop for Flag<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        let _flag = Flag(&failed);
+        let mut work = Vec::new();
+        let mut top = [0u8; (TILE + 1) * 4];
+        loop {
+            let next = rows.lock().unwrap_or_else(PoisonError::into_inner).next();
+            let Some((ty, chunk)) = next else { return };
+            let above = |tx: usize, first: usize, end: usize, out: &mut [u8]| {
+                let progress = &edges.done[ty - 1].0;
+                let mut spins = 0u32;
+                while progress.load(Ordering::Acquire) <= tx {
+                    if failed.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                    spins += 1;
+                    if spins < 256 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+                let line = &edges.px[(ty - 1) * w..ty * w];
+                for (o, p) in out.chunks_exact_mut(4).zip(&line[first..end]) {
+                    o.copy_from_slice(&p.load(Ordering::Relaxed).to_le_bytes());
+                }
+                true
+            };
+            let publish = |tx: usize, chunk: &[u8]| {
+                let (x0, x1) = (tx * TILE, ((tx + 1) * TILE).min(w));
+                if ty + 1 < th {
+                    let last = &chunk[chunk.len() - w * 4..];
+                    let line = &edges.px[ty * w..(ty + 1) * w];
+                    for (p, v) in line[x0..x1]
+                        .iter()
+                        .zip(last[x0 * 4..x1 * 4].chunks_exact(4))
+                    {
+                        p.store(
+                            u32::from_le_bytes([v[0], v[1], v[2], v[3]]),
+                            Ordering::Relaxed,
+                        );
+                    }
+                }
+                edges.done[ty].0.store(tx + 1, Ordering::Release);
+            };
+            job.row(ty, chunk, &mut work, &mut top, above, publish);
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            s.spawn(worker);
+        }
+        worker();
+    });
+}
+
+/// A tile's place in its tile row.
 #[derive(Clone, Copy)]
 struct TileRect {
     x0: usize,
-    y0: usize,
     cw: usize,
     ch: usize,
 }
@@ -467,20 +801,30 @@ struct TileRect {
 /// (`g`, `r - g`, `b - g`, each `cw * ch` bytes in raster order) plus the
 /// MED prediction from the already decoded pixels to the left and above.
 ///
+/// `rows` are the tile row's pixel rows of the frame (width `w`); `top` the
+/// pixels of the frame row above the tile, from column `x0 - 1` (`x0` at the
+/// left edge) to the tile's right end, `None` at the top of the frame.
 /// Works on a planar copy of the tile with a one-pixel border (the row above
-/// and the column to the left, from the frame), so each plane is one tight
-/// loop over bytes, then writes the pixels back in BGRA.
-fn decode_pixels_tile(cur: &mut [u8], work: &mut Vec<u8>, w: usize, t: TileRect, res: &[u8]) {
-    let TileRect { x0, y0, cw, ch } = t;
+/// and the column to the left), so each plane is one tight loop over bytes,
+/// then writes the pixels back in BGRA.
+fn decode_pixels_tile(
+    rows: &mut [u8],
+    work: &mut Vec<u8>,
+    w: usize,
+    t: TileRect,
+    top: Option<&[u8]>,
+    res: &[u8],
+) {
+    let TileRect { x0, cw, ch } = t;
     let sw = cw + 1;
     let plane_len = sw * (ch + 1);
     work.clear();
     work.resize(plane_len * 3, 0);
     // Borders from the frame (zero where the frame has none: never read then).
-    if y0 > 0 {
-        let first = if x0 > 0 { x0 - 1 } else { x0 };
+    if let Some(top) = top {
+        let first = x0.saturating_sub(1);
         for gx in first..x0 + cw {
-            let v = planes(cur, ((y0 - 1) * w + gx) * 4);
+            let v = planes(top, (gx - first) * 4);
             let i = gx + 1 - x0;
             for k in 0..3 {
                 work[k * plane_len + i] = v[k];
@@ -489,7 +833,7 @@ fn decode_pixels_tile(cur: &mut [u8], work: &mut Vec<u8>, w: usize, t: TileRect,
     }
     if x0 > 0 {
         for y in 0..ch {
-            let v = planes(cur, ((y0 + y) * w + x0 - 1) * 4);
+            let v = planes(rows, (y * w + x0 - 1) * 4);
             for k in 0..3 {
                 work[k * plane_len + (y + 1) * sw] = v[k];
             }
@@ -500,7 +844,6 @@ fn decode_pixels_tile(cur: &mut [u8], work: &mut Vec<u8>, w: usize, t: TileRect,
     let (p1, p2) = rest.split_at_mut(plane_len);
     let (r0, r1, r2) = (&res[..n], &res[n..2 * n], &res[2 * n..3 * n]);
     for y in 0..ch {
-        let gy = y0 + y;
         let (a0, h0) = p0.split_at_mut((y + 1) * sw);
         let (a1, h1) = p1.split_at_mut((y + 1) * sw);
         let (a2, h2) = p2.split_at_mut((y + 1) * sw);
@@ -508,7 +851,7 @@ fn decode_pixels_tile(cur: &mut [u8], work: &mut Vec<u8>, w: usize, t: TileRect,
         let (h0, h1, h2) = (&mut h0[..sw], &mut h1[..sw], &mut h2[..sw]);
         let rs = y * cw..(y + 1) * cw;
         let (q0, q1, q2) = (&r0[rs.clone()], &r1[rs.clone()], &r2[rs]);
-        if gy == 0 {
+        if y == 0 && top.is_none() {
             // Top row of the frame: predict from the left (0 at x = 0).
             let (mut l0, mut l1, mut l2) = if x0 > 0 {
                 (h0[0], h1[0], h2[0])
@@ -556,11 +899,11 @@ fn decode_pixels_tile(cur: &mut [u8], work: &mut Vec<u8>, w: usize, t: TileRect,
         }
     }
     for y in 0..ch {
-        let row = ((y0 + y) * w + x0) * 4;
+        let row = (y * w + x0) * 4;
         for x in 0..cw {
             let i = (y + 1) * sw + x + 1;
             let v = [work[i], work[plane_len + i], work[2 * plane_len + i]];
-            put_planes(cur, row + x * 4, v);
+            put_planes(rows, row + x * 4, v);
         }
     }
 }

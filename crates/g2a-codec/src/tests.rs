@@ -5,15 +5,38 @@ use proptest::prelude::*;
 
 use crate::*;
 
+/// A decoder on one thread, and one that decodes every packet's tiles on
+/// three threads (the wavefront of `decode_rows_parallel`).
+pub(crate) fn decoders() -> (Decoder, Decoder) {
+    let mut serial = Decoder::new(Limits::default());
+    serial.set_threads(1);
+    let mut parallel = Decoder::new(Limits::default());
+    parallel.set_threads(3);
+    parallel.set_min_parallel_work(0);
+    (serial, parallel)
+}
+
+/// Decodes `pkt` with both decoders; they must agree byte for byte.
+pub(crate) fn decode_both<'a>(
+    (serial, parallel): &'a mut (Decoder, Decoder),
+    pkt: &[u8],
+) -> FrameView<'a> {
+    let p = parallel.decode(pkt).unwrap();
+    let s = serial.decode(pkt).unwrap();
+    assert_eq!(s.size, p.size);
+    assert!(s.data == p.data, "parallel decoding differs from serial");
+    s
+}
+
 fn roundtrip(frames: &[(Size, Vec<u8>)], cfg: EncoderConfig) -> Vec<EncodedKind> {
     let mut enc = Encoder::new(cfg).unwrap();
-    let mut dec = Decoder::new(Limits::default());
+    let mut dec = decoders();
     let mut pkt = Vec::new();
     let mut kinds = Vec::new();
     for (i, (size, px)) in frames.iter().enumerate() {
         let f = FrameRef::packed(px, *size, PixelFormat::Bgrx8).unwrap();
         kinds.push(enc.encode(&f, false, &mut pkt).unwrap());
-        let out = dec.decode(&pkt).unwrap();
+        let out = decode_both(&mut dec, &pkt);
         assert_eq!(out.size, *size);
         for (j, (a, b)) in out.data.chunks_exact(4).zip(px.chunks_exact(4)).enumerate() {
             assert_eq!(&a[..3], &b[..3], "frame {i} pixel {j}");
@@ -53,12 +76,12 @@ fn real_terminal_sample_is_lossless() {
 fn real_desktop_sample_is_lossless_and_uses_copies() {
     let frames = sample("desktop-960x540-40f.bgra.zst", Size::new(960, 540));
     let mut enc = Encoder::new(EncoderConfig::default()).unwrap();
-    let mut dec = Decoder::new(Limits::default());
+    let mut dec = decoders();
     let mut pkt = Vec::new();
     for (size, px) in &frames {
         let f = FrameRef::packed(px, *size, PixelFormat::Bgra8).unwrap();
         enc.encode(&f, false, &mut pkt).unwrap();
-        let out = dec.decode(&pkt).unwrap();
+        let out = decode_both(&mut dec, &pkt);
         assert!(out
             .data
             .chunks_exact(4)
@@ -145,7 +168,7 @@ fn delta_without_keyframe_and_garbage_are_errors() {
 }
 
 fn frame_strategy() -> impl Strategy<Value = Vec<(Size, Vec<u8>)>> {
-    (1u32..70, 1u32..50, 1usize..6).prop_flat_map(|(w, h, n)| {
+    (1u32..70, 1u32..110, 1usize..6).prop_flat_map(|(w, h, n)| {
         let len = (w * h * 4) as usize;
         (
             Just(Size::new(w, h)),
@@ -193,11 +216,13 @@ proptest! {
 
     #[test]
     fn decoder_never_panics_on_garbage(data in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let mut dec = Decoder::new(Limits::default());
-        let _ = dec.decode(&data);
+        let (mut serial, mut parallel) = decoders();
         let mut d = vec![0x4B, 8, 8];
         d.extend_from_slice(&data);
-        let _ = dec.decode(&d);
+        for dec in [&mut serial, &mut parallel] {
+            let _ = dec.decode(&data);
+            let _ = dec.decode(&d);
+        }
     }
 }
 
@@ -214,14 +239,14 @@ fn content_coming_back_is_a_cache_reference() {
         desk[0].clone(),
     ];
     let mut enc = Encoder::new(EncoderConfig::default()).unwrap();
-    let mut dec = Decoder::new(Limits::default());
+    let mut dec = decoders();
     let mut sizes = Vec::new();
     let mut pkt = Vec::new();
     for (size, px) in &frames {
         let f = FrameRef::packed(px, *size, PixelFormat::Bgra8).unwrap();
         enc.encode(&f, false, &mut pkt).unwrap();
         sizes.push(pkt.len());
-        let out = dec.decode(&pkt).unwrap();
+        let out = decode_both(&mut dec, &pkt);
         assert!(out
             .data
             .chunks_exact(4)

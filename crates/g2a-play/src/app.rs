@@ -1260,7 +1260,12 @@ impl PlayApp {
                 done = elapsed >= seconds || !s.clock.playing();
             }
         }
-        ctx.request_repaint();
+        // Playing animates by itself; a seek is woken by the decode worker,
+        // so the window stays idle while the frame decodes, as after a
+        // user's click (painting meanwhile would take CPU from the decoder).
+        if !matches!(b.kind, Bench::Seeks { .. }) || done {
+            ctx.request_repaint();
+        }
         if !done {
             return;
         }
@@ -1365,6 +1370,10 @@ impl eframe::App for PlayApp {
             animate |= s.tick();
             s.receive(ctx);
             follow = s.follow;
+            if self.bench.is_some() && s.just_shown.is_some() {
+                // The next update reports this frame as painted.
+                ctx.request_repaint();
+            }
         }
 
         egui::TopBottomPanel::top("header").show(ctx, |ui| {

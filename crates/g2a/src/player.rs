@@ -421,6 +421,19 @@ impl Player {
         Ok(true)
     }
 
+    /// Sets how many threads the decoder uses ([`g2a_codec::Decoder::set_threads`]):
+    /// by default the machine's parallelism (at most 4), which shortens
+    /// seeks; 1 keeps decoding on the calling thread.
+    pub fn set_decode_threads(&mut self, threads: usize) {
+        self.decoder.set_threads(threads);
+    }
+
+    /// Threads the decoder uses (see [`Player::set_decode_threads`]).
+    #[must_use]
+    pub fn decoder_threads(&self) -> usize {
+        self.decoder.threads()
+    }
+
     /// The frame on screen at `ts`: the last frame recorded at or before it
     /// (the first frame when `ts` precedes it).
     ///
