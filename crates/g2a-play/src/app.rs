@@ -28,6 +28,8 @@ const IDLE_HOLD: Duration = Duration::from_secs(1);
 const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 /// Largest number of entries the Open dialog lists.
 const MAX_LISTING: usize = 500;
+/// How long an answer may take before the window shows a spinner.
+const SPINNER_AFTER: Duration = Duration::from_millis(250);
 
 pub(crate) fn run_window(opts: PlayOptions) -> Result<(), PlayError> {
     let (w, h) = opts.window_size;
@@ -772,7 +774,14 @@ impl Session {
             };
             ui.label(RichText::new(format!("{shown} / {}{live}", self.duration)).monospace());
             if !self.answered && !self.clock.playing() {
-                ui.spinner().on_hover_text("decoding");
+                // Only a slow answer gets the (animated, so repainting)
+                // spinner: painting meanwhile takes CPU from the decoder.
+                let waited = self.last_made.elapsed();
+                if waited >= SPINNER_AFTER {
+                    ui.spinner().on_hover_text("decoding");
+                } else {
+                    ui.ctx().request_repaint_after(SPINNER_AFTER - waited);
+                }
             }
             if self.timeline.sealed_unread > 0 {
                 ui.label(format!(
@@ -1460,7 +1469,8 @@ impl eframe::App for PlayApp {
         self.dialogs(ctx);
         if animate {
             ctx.request_repaint_after(Duration::from_millis(8));
-        } else if follow || self.bench.is_some() {
+        } else if follow || self.bench.as_ref().is_some_and(|b| b.waiting.is_none()) {
+            // (A seek being measured is woken by the decode worker.)
             ctx.request_repaint_after(Duration::from_millis(100));
         }
         if let Some(d) = &self.export_dialog {

@@ -142,10 +142,9 @@ impl DecodeWorker {
         let jobs = Arc::new(LatestSlot::default());
         let out = Arc::new(LatestSlot::default());
         let (j, o) = (Arc::clone(&jobs), Arc::clone(&out));
-        let path = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("g2a-play-decode".into())
-            .spawn(move || decode_loop(&path, player, cipher, show_cursor, &j, &o, &wake))
+            .spawn(move || decode_loop(player, cipher, show_cursor, &j, &o, &wake))
             .map_err(|e| PlayError::Thread(e.to_string()))?;
         Ok(DecodeWorker {
             jobs,
@@ -179,18 +178,17 @@ impl Drop for DecodeWorker {
     }
 }
 
-/// Media time a player decodes forward before it is reopened.
-const REOPEN_AFTER: Duration = Duration::from_secs(60);
+/// Media time a player decodes forward before it is remapped.
+const REMAP_AFTER: Duration = Duration::from_secs(60);
 
 /// A seek this far ahead of the current frame (or any seek back) counts
 /// as a seek: each maps and reads about one keyframe interval.
 const FAR_SEEK: Duration = Duration::from_secs(30);
 
-/// Seeks after which the player is reopened.
-const REOPEN_SEEKS: u32 = 16;
+/// Far seeks after which the player is remapped.
+const REMAP_SEEKS: u32 = 16;
 
 fn decode_loop(
-    path: &Path,
     mut player: Player,
     cipher: Option<SharedCipher>,
     show_cursor: bool,
@@ -213,12 +211,11 @@ fn decode_loop(
     let mut cursor = load_cursor(&player);
     let mut cursor_loaded = Instant::now();
     // The cursor scan read every page: start with a fresh mapping.
-    if let Ok(p) = open_player(path, cipher.as_ref()) {
-        player = p;
-    }
-    // Where the player was (re)opened: the pages it mapped and read stay
-    // resident until it is dropped, so reopening bounds them.
-    let mut opened_at: Option<Timestamp> = None;
+    let _ = player.remap();
+    // The pages the player has read stay resident until its mapping goes,
+    // so it is remapped after many seeks or a long stretch played forward
+    // (a remap keeps the decoded frame: it costs no decoding).
+    let mut forward = Duration::ZERO;
     let mut last_sent: Option<Timestamp> = None;
     let mut stale = false;
     let mut far_seeks = 0u32;
@@ -241,7 +238,8 @@ fn decode_loop(
             Request::At(t) => t,
             Request::Step { from, .. } => from,
         };
-        if let Some(h) = player.position() {
+        let before = player.position();
+        if let Some(h) = before {
             if target < h || target.saturating_since(h) > FAR_SEEK {
                 far_seeks += 1;
             }
@@ -271,6 +269,11 @@ fn decode_loop(
             }
             Err(e) => (player.position().unwrap_or_default(), Err(e.to_string())),
         };
+        eprintln!(
+            "TRACE W start={:.1} done={:.1}",
+            started.duration_since(job.made).as_secs_f64() * 1e3,
+            job.made.elapsed().as_secs_f64() * 1e3
+        );
         out.put(Decoded {
             job,
             ts,
@@ -280,23 +283,18 @@ fn decode_loop(
             convert_time: decoded_at.elapsed(),
         });
         wake();
-        // Reopen while idle when due: after many seeks or a long stretch
-        // played forward (bounds the mapped pages), or after a cursor
-        // reload; then decode the current frame again, so the next request
-        // finds a warm decoder.
-        let opened = *opened_at.get_or_insert(ts);
-        let long = match (Some(opened), player.position()) {
-            (Some(o), Some(h)) => h.saturating_since(o) > REOPEN_AFTER,
-            _ => false,
-        };
-        if (stale || long || far_seeks >= REOPEN_SEEKS) && jobs.is_empty() {
-            if let Ok(p) = open_player(path, cipher.as_ref()) {
-                player = p;
-                let _ = player.frame_at(ts);
-                opened_at = Some(ts);
-                far_seeks = 0;
-                stale = false;
+        // Remap when due: after many far seeks (each read about one
+        // keyframe interval), a long stretch played forward, or a cursor
+        // reload (which read every page).
+        if let (Some(b), Some(h)) = (before, player.position()) {
+            if h >= b && h.saturating_since(b) <= FAR_SEEK {
+                forward += h.saturating_since(b);
             }
+        }
+        if (stale || forward > REMAP_AFTER || far_seeks >= REMAP_SEEKS) && player.remap().is_ok() {
+            forward = Duration::ZERO;
+            far_seeks = 0;
+            stale = false;
         }
     }
 }
@@ -401,11 +399,10 @@ impl ThumbWorker {
                     Taken::Empty => continue,
                     Taken::Closed => return,
                 };
-                // A fresh player per thumbnail: each is a seek anyway, and
-                // the pages the last one read are released.
-                if let Ok(p) = open_player(&path, cipher.as_ref()) {
-                    player = p;
-                }
+                // Remapped per thumbnail: the pages the last one read are
+                // released (a remap keeps the decoded frame, so a thumbnail
+                // just after the last one decodes forward from it).
+                let _ = player.remap();
                 if let Ok(f) = player.frame_at(ts) {
                     o.put((key, thumbnail(f.size, f.data, THUMB_WIDTH)));
                     wake();

@@ -99,11 +99,6 @@ impl<T> LatestSlot<T> {
         self.ready.notify_all();
     }
 
-    /// True when no value waits.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lock().value.is_none()
-    }
-
     /// How many values were replaced before being taken.
     pub(crate) fn replaced(&self) -> u64 {
         self.lock().replaced
@@ -122,9 +117,7 @@ mod tests {
         for i in 0..100 {
             slot.put(i);
         }
-        assert!(!slot.is_empty());
         assert_eq!(slot.take(Duration::ZERO), Taken::Value(99));
-        assert!(slot.is_empty());
         assert_eq!(slot.replaced(), 99);
         assert_eq!(slot.take(Duration::from_millis(1)), Taken::Empty);
         assert_eq!(slot.try_take(), None);

@@ -257,6 +257,58 @@ impl Player {
         Ok(self.set.refresh()?)
     }
 
+    /// Maps the recording's files afresh and lets the old mappings go,
+    /// keeping the decoded frame and the position.
+    ///
+    /// Every page of the recording that the player has read stays resident
+    /// (as mapped file pages) for as long as the mapping lives; a viewer
+    /// that seeks all over a long recording calls this now and then to bound
+    /// its memory. It costs an open of the files and no decoding: the next
+    /// frame or seek resumes from where the player is. When the record the
+    /// current frame came from is no longer the same in the files on disk
+    /// (they were replaced), the position is dropped and the next request
+    /// decodes from a keyframe. A player on a set built in memory (no path)
+    /// is left as it is.
+    ///
+    /// # Errors
+    /// [`Error::Format`] when the files can no longer be opened; the player
+    /// is then unchanged.
+    pub fn remap(&mut self) -> Result<(), Error> {
+        let Some(first) = self.set.files().first().and_then(|r| r.path()) else {
+            return Ok(());
+        };
+        let set = SessionSet::open(first)?;
+        if let Some(c) = self.cur {
+            let same = match (
+                Player::video_record_at(&self.set, c.pos),
+                Player::video_record_at(&set, c.pos),
+            ) {
+                (Some(old), Some(new)) => old == new,
+                _ => false,
+            };
+            if !same {
+                self.cur = None;
+                self.decoder.reset();
+            }
+        }
+        self.set = set;
+        Ok(())
+    }
+
+    /// The time and payload of the video record at `pos`, if there is one.
+    fn video_record_at(set: &SessionSet, pos: Pos) -> Option<(Timestamp, &[u8])> {
+        let mut recs = set.files().get(pos.file)?.records_from(pos.offset);
+        let (offset, rec) = recs.next_with_offset()?;
+        if offset != pos.offset || recs.position() != pos.end {
+            return None;
+        }
+        match rec {
+            Record::Video { ts, data, .. } => Some((ts, data)),
+            Record::Sealed { ts, sealed, .. } if rec.is_video_frame() => Some((ts, sealed)),
+            _ => None,
+        }
+    }
+
     /// Counts frames and bytes by frame kind (a scan of the video records).
     /// Sealed frames are opened with the player's cipher; without one (or
     /// when they do not open) they count as sealed frames.

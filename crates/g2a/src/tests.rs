@@ -2,8 +2,8 @@
 
 use g2a_core::{FrameRef, Limits, PixelFormat, Size, Timestamp};
 use g2a_format::{
-    CapPolicy, EventKind, MediaType, Reader, Record, SenderRole, SessionHeader, WriterOptions,
-    MIN_SIZE_CAP,
+    CapPolicy, EventKind, MediaType, Reader, Record, SenderRole, SessionHeader, SessionSet,
+    WriterOptions, MIN_SIZE_CAP,
 };
 use proptest::prelude::*;
 
@@ -125,6 +125,48 @@ fn seeking_anywhere_in_any_order_gives_the_frame_on_screen() {
         assert_eq!(got.ts, ts(want), "at {ms} ms");
         assert!(same_rgb(got.data, &frames[want]), "at {ms} ms");
     }
+}
+
+#[test]
+fn remapping_keeps_the_position_unless_the_files_changed() {
+    let frames = desktop();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("remap.g2a");
+    record(&p, &frames, RecorderOptions::default());
+    let mut player = Player::open(&p).unwrap();
+    player.frame_at(ts(20)).unwrap();
+    player.remap().unwrap();
+    // Same files: the decoded frame stays, and playing on needs no seek.
+    assert_eq!(player.position(), Some(ts(20)));
+    let next = player.next_frame().unwrap().unwrap();
+    assert_eq!(next.ts, ts(21));
+    assert!(same_rgb(next.data, &frames[21]));
+
+    // Another recording renamed over the file: the old position means
+    // nothing in it, so the player starts again from a keyframe.
+    let reversed: Vec<_> = frames.iter().rev().cloned().collect();
+    let q = dir.path().join("other.g2a");
+    record(&q, &reversed, RecorderOptions::default());
+    std::fs::rename(&q, &p).unwrap();
+    player.remap().unwrap();
+    assert_eq!(player.position(), None);
+    let got = player.frame_at(ts(30)).unwrap();
+    assert!(same_rgb(got.data, &reversed[30]));
+
+    // Gone: an error, and the player keeps what it had.
+    std::fs::remove_file(&p).unwrap();
+    assert!(player.remap().is_err());
+    assert_eq!(player.position(), Some(ts(30)));
+    let next = player.next_frame().unwrap().unwrap();
+    assert!(same_rgb(next.data, &reversed[31]));
+
+    // A recording read from memory has nothing to remap.
+    record(&q, &frames, RecorderOptions::default());
+    let bytes = std::fs::read(&q).unwrap();
+    let mut mem = Player::from_set(SessionSet::from_reader(Reader::from_bytes(bytes).unwrap()));
+    mem.frame_at(ts(3)).unwrap();
+    mem.remap().unwrap();
+    assert_eq!(mem.position(), Some(ts(3)));
 }
 
 #[test]
