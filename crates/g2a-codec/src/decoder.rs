@@ -7,7 +7,7 @@ use g2a_core::{Limits, Size};
 
 use crate::cache::{cacheable, TileCache};
 use crate::error::malformed;
-use crate::pixel::{med, planes, put_planes, TILE};
+use crate::pixel::{med, planes, TILE};
 use crate::{op, packet, CodecError};
 
 /// A decoded frame: packed BGRA, alpha 255, `size.width * 4` bytes per row.
@@ -898,12 +898,15 @@ fn decode_pixels_tile(
             *d2 = l2;
         }
     }
+    // Back to BGRA (the inverse of `planes`), one row at a time; iterators
+    // over whole rows keep bounds checks out of the loop, so it vectorises.
     for y in 0..ch {
+        let s = (y + 1) * sw + 1;
         let row = (y * w + x0) * 4;
-        for x in 0..cw {
-            let i = (y + 1) * sw + x + 1;
-            let v = [work[i], work[plane_len + i], work[2 * plane_len + i]];
-            put_planes(rows, row + x * 4, v);
+        let px = rows[row..row + cw * 4].chunks_exact_mut(4);
+        let src = p0[s..s + cw].iter().zip(&p1[s..s + cw]).zip(&p2[s..s + cw]);
+        for (px, ((&g, &rg), &bg)) in px.zip(src) {
+            px.copy_from_slice(&[bg.wrapping_add(g), g, rg.wrapping_add(g), 255]);
         }
     }
 }

@@ -13,6 +13,7 @@ pub(crate) fn planes(buf: &[u8], p: usize) -> [u8; 3] {
 
 /// Inverse of [`planes`]: writes B, G, R, 255.
 #[inline(always)]
+#[cfg(test)]
 pub(crate) fn put_planes(buf: &mut [u8], p: usize, v: [u8; 3]) {
     let g = v[0];
     buf[p] = v[2].wrapping_add(g);
