@@ -58,6 +58,13 @@ fn codec(c: &mut Criterion) {
                 BatchSize::LargeInput,
             )
         });
+        // The first packet is a keyframe: what every seek decodes first.
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("keyframe decode, 1 thread", |b| {
+            let mut dec = Decoder::new(Limits::default());
+            dec.set_threads(1);
+            b.iter(|| black_box(dec.decode(&packets[0]).expect("decode").data.len()))
+        });
         // An unchanged frame: the cost of finding that nothing changed.
         let still = &clip.frames[0];
         let mut enc = Encoder::new(EncoderConfig::default()).expect("encoder");
