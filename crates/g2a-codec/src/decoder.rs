@@ -1083,6 +1083,10 @@ mod simd {
         start: usize,
     ) {
         let cw = qa[0].len();
+        if start >= cw {
+            // A one-pixel-wide tile at the frame's left edge: done already.
+            return;
+        }
         let px = |b: &[u8]| [b[0], b[1], b[2], b[3]];
         // First step: `cur`'s pixel `start` alone (lanes 4–7 unused).
         let a0 = widen(px(&cur[start * 4..]));
@@ -1158,7 +1162,6 @@ mod med_row_tests {
             start in 0usize..2,
         ) {
             let cw = up.len() - 1;
-            prop_assume!(start < cw);
             let (up, cur) = (layout(&up), layout(&cur));
             let q = [&q[..cw], &q[cw..2 * cw], &q[2 * cw..]];
             let mut want = cur.clone();
@@ -1184,7 +1187,6 @@ mod med_row_tests {
             start in 0usize..2,
         ) {
             let cw = up.len() - 1;
-            prop_assume!(start < cw);
             let (up, cur, next) = (layout(&up), layout(&cur), layout(&next));
             let qa = [&qa[..cw], &qa[cw..2 * cw], &qa[2 * cw..]];
             let qb = [&qb[..cw], &qb[cw..2 * cw], &qb[2 * cw..]];

@@ -167,6 +167,28 @@ fn delta_without_keyframe_and_garbage_are_errors() {
     assert!(dec.decode(&[0x4B, 4, 4, 200, 1, 1, 2, 3]).is_err());
 }
 
+#[test]
+fn narrow_and_short_frames_of_noise_roundtrip() {
+    // Noise makes every tile a PIXELS tile: tile edges, the frame's left
+    // edge and one-pixel-wide or -high frames go through the row decoders.
+    let mut seed = 0x9E37_79B9u32;
+    let mut noise = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as u8
+    };
+    for w in (1..=20).chain([31, 32, 33, 65]) {
+        for h in [1, 2, 3, 16, 17, 33] {
+            let size = Size::new(w, h);
+            let frames: Vec<_> = (0..2)
+                .map(|_| (size, (0..w * h * 4).map(|_| noise()).collect()))
+                .collect();
+            roundtrip(&frames, EncoderConfig::default());
+        }
+    }
+}
+
 fn frame_strategy() -> impl Strategy<Value = Vec<(Size, Vec<u8>)>> {
     (1u32..70, 1u32..110, 1usize..6).prop_flat_map(|(w, h, n)| {
         let len = (w * h * 4) as usize;
