@@ -9,8 +9,10 @@
 #
 # Prints a Markdown table; docs/BENCHMARKS.md keeps a dated copy. Speeds are
 # frames per CPU second of one thread (ours and the anchors'), so a busy
-# machine skews them less; memory is anonymous resident memory (the mapped
-# recording's pages are page cache and not counted).
+# machine skews them less, the best of two runs on both sides; both encoders
+# read the same raw frames from the same file (the anchors' script keeps it
+# for us). Memory is anonymous resident memory (the mapped recording's pages
+# are page cache and not counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/g2a-report}
@@ -30,11 +32,17 @@ fi
 for clip in "$corpus"/*.mkv; do
     name=$(basename "$clip" .mkv)
     echo "== $name" >&2
+    raw=/tmp/anchors/raw/$name.bgr0
     if [ -f "$anchors/bench_codecs.py" ]; then
-        python3 "$anchors/bench_codecs.py" "$clip" "$name" "$out" --only x264rgb-ultrafast --reps 2 >&2
+        # --keep-raw: g2a then encodes the very raw frames x264 encoded.
+        python3 "$anchors/bench_codecs.py" "$clip" "$name" "$out" --only x264rgb-ultrafast --reps 2 --keep-raw >&2
     fi
-    "$report" clip "$clip" "$out/$name.g2a" > "$out/$name.g2a.json"
-    rm -f "$out/$name.g2a"
+    if [ -f "$raw" ]; then
+        "$report" clip "$clip" "$out/$name.g2a" "$raw" > "$out/$name.g2a.json"
+    else
+        "$report" clip "$clip" "$out/$name.g2a" > "$out/$name.g2a.json"
+    fi
+    rm -f "$out/$name.g2a" "$raw"
 done
 echo
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
