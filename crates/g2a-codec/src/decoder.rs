@@ -882,26 +882,13 @@ fn decode_pixels_tile(
         } else if pair {
             let (cur, next) = below[..2 * sw].split_at_mut(sw);
             let (qa, qb) = (q(y), q(y + 1));
-            let mut start = 0;
-            if x0 == 0 {
-                // Left edge of the frame: predict from above.
-                for k in 0..3 {
-                    cur[4 + k] = qa[k][0].wrapping_add(up[4 + k]);
-                    next[4 + k] = qb[k][0].wrapping_add(cur[4 + k]);
-                }
-                start = 1;
-            }
+            let start = left_edge(x0, up, cur, qa);
+            left_edge(x0, cur, next, qb);
             med_rows2(up, cur, next, qa, qb, start);
         } else {
             let cur = &mut below[..sw];
             let q = q(y);
-            let mut start = 0;
-            if x0 == 0 {
-                for k in 0..3 {
-                    cur[4 + k] = q[k][0].wrapping_add(up[4 + k]);
-                }
-                start = 1;
-            }
+            let start = left_edge(x0, up, cur, q);
             med_row(up, cur, q, start);
         }
         // Back to BGRA (the inverse of `planes`).
@@ -918,6 +905,18 @@ fn decode_pixels_tile(
         }
         y += done;
     }
+}
+
+/// At the frame's left edge (`x0 == 0`) a row's first pixel is predicted
+/// from the pixel above; returns the pixel where MED prediction starts.
+fn left_edge(x0: usize, up: &[u8], cur: &mut [u8], q: [&[u8]; 3]) -> usize {
+    if x0 != 0 {
+        return 0;
+    }
+    for k in 0..3 {
+        cur[4 + k] = q[k][0].wrapping_add(up[4 + k]);
+    }
+    1
 }
 
 /// [`med_row`] for two rows at once: `cur` below `up`, `next` below `cur`,
@@ -1015,7 +1014,6 @@ mod simd {
     fn med_row_sse2(up: &[u8], cur: &mut [u8], q: [&[u8]; 3], start: usize) {
         let cw = q[0].len();
         let px = |b: &[u8]| [b[0], b[1], b[2], b[3]];
-        let byte_mask = _mm_set1_epi16(0xFF);
         let mut a = widen(px(&cur[start * 4..]));
         let mut c = widen(px(&up[start * 4..]));
         let dst = cur[(start + 1) * 4..(cw + 1) * 4].chunks_exact_mut(4);
@@ -1023,14 +1021,7 @@ mod simd {
         let res = q[0][start..].iter().zip(&q[1][start..]).zip(&q[2][start..]);
         for ((d, b), ((&e0, &e1), &e2)) in dst.zip(above).zip(res) {
             let b = widen(px(b));
-            // MED: a + b - c clamped to [min(a, b), max(a, b)], then the
-            // residual added modulo 256.
-            let lo = _mm_min_epi16(a, b);
-            let hi = _mm_max_epi16(a, b);
-            let grad = _mm_add_epi16(a, _mm_sub_epi16(b, c));
-            let pred = _mm_min_epi16(_mm_max_epi16(grad, lo), hi);
-            let e = widen([e0, e1, e2, 0]);
-            a = _mm_and_si128(_mm_add_epi16(pred, e), byte_mask);
+            a = step(a, b, c, widen([e0, e1, e2, 0]));
             d.copy_from_slice(&_mm_cvtsi128_si32(_mm_packus_epi16(a, a)).to_le_bytes());
             c = b;
         }
@@ -1050,7 +1041,8 @@ mod simd {
     }
 
     /// One MED step for the 8 lanes of `a` (left), `b` (above), `c`
-    /// (above left), plus the residuals `e`, modulo 256.
+    /// (above left): `a + b - c` clamped to `[min(a, b), max(a, b)]`, plus
+    /// the residuals `e`, modulo 256.
     #[target_feature(enable = "sse2")]
     fn step(a: __m128i, b: __m128i, c: __m128i, e: __m128i) -> __m128i {
         let lo = _mm_min_epi16(a, b);

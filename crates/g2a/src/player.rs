@@ -302,11 +302,7 @@ impl Player {
         if offset != pos.offset || recs.position() != pos.end {
             return None;
         }
-        match rec {
-            Record::Video { ts, data, .. } => Some((ts, data)),
-            Record::Sealed { ts, sealed, .. } if rec.is_video_frame() => Some((ts, sealed)),
-            _ => None,
-        }
+        video_parts(&rec).map(|(ts, _, _, data)| (ts, data))
     }
 
     /// Counts frames and bytes by frame kind (a scan of the video records).
@@ -357,19 +353,7 @@ impl Player {
             let reader = files.get(file)?;
             let mut recs = reader.records_from(from);
             while let Some((offset, rec)) = recs.next_with_offset() {
-                let video = match rec {
-                    Record::Video {
-                        ts,
-                        codec,
-                        keyframe,
-                        data,
-                    } => Some((ts, codec, keyframe, data)),
-                    Record::Sealed { ts, sealed, .. } if rec.is_video_frame() => {
-                        Some((ts, CodecId(CODEC_ID), rec.is_keyframe(), sealed))
-                    }
-                    _ => None,
-                };
-                if let Some((ts, codec, keyframe, data)) = video {
+                if let Some((ts, codec, keyframe, data)) = video_parts(&rec) {
                     let gap = reader
                         .damage()
                         .iter()
@@ -558,5 +542,22 @@ impl Player {
             .iter()
             .flat_map(|r| r.keyframes().iter().map(|k| k.ts))
             .collect()
+    }
+}
+
+/// A video record's time, codec, keyframe flag and payload (a sealed video
+/// record's payload is still sealed; its codec is this crate's).
+fn video_parts<'a>(rec: &Record<'a>) -> Option<(Timestamp, CodecId, bool, &'a [u8])> {
+    match *rec {
+        Record::Video {
+            ts,
+            codec,
+            keyframe,
+            data,
+        } => Some((ts, codec, keyframe, data)),
+        Record::Sealed { ts, sealed, .. } if rec.is_video_frame() => {
+            Some((ts, CodecId(CODEC_ID), rec.is_keyframe(), sealed))
+        }
+        _ => None,
     }
 }
