@@ -33,6 +33,8 @@ pub struct Decoder {
     inflater: Inflater,
     frames: Frames,
     body: Vec<u8>,
+    /// A second body for [`Decoder::decode_run`].
+    body2: Vec<u8>,
 }
 
 /// The first stage: packet headers and the zstd stream.
@@ -143,6 +145,7 @@ impl Decoder {
                 edges: Edges::default(),
             },
             body: Vec::new(),
+            body2: Vec::new(),
         }
     }
 
@@ -170,8 +173,9 @@ impl Decoder {
     /// Forgets the current frame: the next packet must be a keyframe.
     pub fn reset(&mut self) {
         self.frames.size = None;
+        // The zstd context stays (for reuse); without a size, nothing but a
+        // keyframe, which starts a new stream, is accepted.
         self.inflater.size = None;
-        self.inflater.zstd = None;
     }
 
     /// True when `packet` is a keyframe (a cheap peek at its first byte).
@@ -217,6 +221,96 @@ impl Decoder {
     }
 }
 
+impl Decoder {
+    /// Decodes a run of packets in order (a seek: a keyframe and the
+    /// deltas up to the target) and returns the last frame, the same frame
+    /// as decoding them one by one with [`Decoder::decode`].
+    ///
+    /// With more than one thread (see [`Decoder::set_threads`]) the two
+    /// stages overlap: another thread inflates packet n + 1 while this one
+    /// applies packet n, so a run costs about the larger of its inflating
+    /// (zstd) and applying times rather than their sum. That thread is at
+    /// most one packet ahead: one extra body in memory.
+    ///
+    /// # Errors
+    /// As [`Decoder::decode`], for the first packet that fails (the
+    /// decoder then needs a keyframe).
+    pub fn decode_run(&mut self, packets: &[&[u8]]) -> Result<FrameView<'_>, CodecError> {
+        if self.frames.threads < 2 || packets.len() < 2 {
+            for p in packets {
+                self.decode(p)?;
+            }
+            return self.frame().ok_or(CodecError::NeedKeyframe);
+        }
+        let Decoder {
+            inflater,
+            frames,
+            body,
+            body2,
+        } = self;
+        let r = std::thread::scope(|s| {
+            use std::sync::mpsc;
+            // A rendezvous: the inflating thread hands a body over when this
+            // thread is ready for it, and gets the previous one back, so two
+            // bodies serve the whole run.
+            let (tx, rx) = mpsc::sync_channel::<Result<(Kind, Vec<u8>), CodecError>>(0);
+            let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+            let mut spares = vec![std::mem::take(body), std::mem::take(body2)];
+            let inflating = s.spawn(move || {
+                for p in packets {
+                    // Two bodies to begin with; then the one handed over
+                    // before last, returned when the last was taken (a
+                    // closed channel: the applying side failed).
+                    let mut b = match spares.pop() {
+                        Some(b) => b,
+                        None => match back_rx.recv() {
+                            Ok(b) => b,
+                            Err(_) => break,
+                        },
+                    };
+                    let r = inflater.packet(p, &mut b).map(|k| (k, b));
+                    let failed = r.is_err();
+                    if tx.send(r).is_err() || failed {
+                        break;
+                    }
+                }
+                spares.extend(back_rx.try_iter());
+                spares
+            });
+            let mut applied = Ok(());
+            let mut kept = Vec::new();
+            for item in &rx {
+                match item.and_then(|(kind, b)| frames.apply(kind, &b).map(|()| b)) {
+                    Ok(b) => {
+                        if let Err(mpsc::SendError(b)) = back_tx.send(b) {
+                            kept.push(b);
+                        }
+                    }
+                    Err(e) => {
+                        applied = Err(e);
+                        break;
+                    }
+                }
+            }
+            drop(rx);
+            drop(back_tx);
+            if let Ok(more) = inflating.join() {
+                kept.extend(more);
+            }
+            *body = kept.pop().unwrap_or_default();
+            *body2 = kept.pop().unwrap_or_default();
+            applied
+        });
+        match r {
+            Ok(()) => self.frame().ok_or(CodecError::NeedKeyframe),
+            Err(e) => {
+                self.reset();
+                Err(e)
+            }
+        }
+    }
+}
+
 impl Inflater {
     /// Reads `packet`'s header and inflates its body into `body`.
     fn packet(&mut self, packet: &[u8], body: &mut Vec<u8>) -> Result<Kind, CodecError> {
@@ -245,13 +339,21 @@ impl Inflater {
                 self.limits.check_size(size)?;
                 self.limits.check_alloc(size.area() * 8)?;
                 self.size = Some(size);
-                let mut z = zstd::stream::raw::Decoder::new()
+                // A new zstd stream. The context is reused from keyframe to
+                // keyframe: its window stays allocated (a fresh one costs
+                // page faults on every seek).
+                if let Some(z) = self.zstd.as_mut() {
+                    zstd::stream::raw::Operation::reinit(z)
+                        .map_err(|e| CodecError::Zstd(e.to_string()))?;
+                } else {
+                    let mut z = zstd::stream::raw::Decoder::new()
+                        .map_err(|e| CodecError::Zstd(e.to_string()))?;
+                    z.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(
+                        crate::WINDOW_LOG,
+                    ))
                     .map_err(|e| CodecError::Zstd(e.to_string()))?;
-                z.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(
-                    crate::WINDOW_LOG,
-                ))
-                .map_err(|e| CodecError::Zstd(e.to_string()))?;
-                self.zstd = Some(z);
+                    self.zstd = Some(z);
+                }
                 Kind::Key(size)
             }
             Some(&packet::DELTA) => {

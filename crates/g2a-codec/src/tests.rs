@@ -229,11 +229,83 @@ fn frame_strategy() -> impl Strategy<Value = Vec<(Size, Vec<u8>)>> {
     })
 }
 
+/// Encodes `frames`; returns each packet and its kind.
+fn encode_all(frames: &[(Size, Vec<u8>)], cfg: EncoderConfig) -> Vec<(EncodedKind, Vec<u8>)> {
+    let mut enc = Encoder::new(cfg).unwrap();
+    frames
+        .iter()
+        .map(|(size, px)| {
+            let f = FrameRef::packed(px, *size, PixelFormat::Bgrx8).unwrap();
+            let mut pkt = Vec::new();
+            let kind = enc.encode(&f, false, &mut pkt).unwrap();
+            (kind, pkt)
+        })
+        .collect()
+}
+
+/// Decodes runs the way a seek does, with the inflating stage on another
+/// thread ([`Decoder::decode_run`]): from the keyframe before each frame
+/// to that frame, on a decoder reused from run to run; every result must
+/// be exact.
+fn check_runs(frames: &[(Size, Vec<u8>)], packets: &[(EncodedKind, Vec<u8>)], threads: usize) {
+    let mut dec = Decoder::new(Limits::default());
+    dec.set_threads(threads);
+    for end in 0..packets.len() {
+        let key = (0..=end)
+            .rev()
+            .find(|&k| packets[k].0 == EncodedKind::Key)
+            .unwrap();
+        let run: Vec<&[u8]> = packets[key..=end].iter().map(|p| &p.1[..]).collect();
+        let out = dec.decode_run(&run).unwrap();
+        assert_eq!(out.size, frames[end].0);
+        assert!(
+            out.data
+                .chunks_exact(4)
+                .zip(frames[end].1.chunks_exact(4))
+                .all(|(a, b)| a[..3] == b[..3] && a[3] == 255),
+            "frame {end} decoded as a run from keyframe {key}"
+        );
+    }
+}
+
+#[test]
+fn runs_decode_like_single_packets_and_report_the_first_error() {
+    let frames = sample("desktop-960x540-40f.bgra.zst", Size::new(960, 540));
+    let p = KeyframePolicy {
+        max_frames: Some(12),
+        ..KeyframePolicy::default()
+    };
+    let packets = encode_all(&frames, EncoderConfig::default().keyframes(p));
+    check_runs(&frames, &packets, 2);
+    check_runs(&frames, &packets, 1);
+    // A damaged packet in the middle of a run: its error, and the decoder
+    // needs a keyframe afterwards.
+    let mut run: Vec<&[u8]> = packets[..6].iter().map(|p| &p.1[..]).collect();
+    let bad = [0x44u8, 0x05, 0xFF, 0xFF];
+    run[3] = &bad;
+    let mut dec = Decoder::new(Limits::default());
+    dec.set_threads(2);
+    assert!(matches!(
+        dec.decode_run(&run),
+        Err(CodecError::Zstd(_) | CodecError::Malformed { .. })
+    ));
+    assert_eq!(
+        dec.decode(&packets[1].1).err(),
+        Some(CodecError::NeedKeyframe)
+    );
+    // Starting without a keyframe.
+    let run: Vec<&[u8]> = packets[1..4].iter().map(|p| &p.1[..]).collect();
+    assert_eq!(dec.decode_run(&run).err(), Some(CodecError::NeedKeyframe));
+    // And the decoder still works.
+    check_runs(&frames, &packets, 2);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     #[test]
     fn any_frame_sequence_roundtrips(frames in frame_strategy()) {
         roundtrip(&frames, EncoderConfig::default());
+        check_runs(&frames, &encode_all(&frames, EncoderConfig::default()), 2);
     }
 
     #[test]

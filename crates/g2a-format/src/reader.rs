@@ -519,6 +519,7 @@ impl Reader {
             end: self.data_end as usize,
             max_payload: self.max_payload,
             budget: 16 * self.bytes.len() as u64 + (1 << 20),
+            skipped_damage: false,
         }
     }
 
@@ -625,9 +626,20 @@ pub struct Records<'a> {
     end: usize,
     max_payload: u64,
     budget: u64,
+    /// Damaged bytes were passed over.
+    skipped_damage: bool,
 }
 
 impl<'a> Records<'a> {
+    /// True once this iterator has passed over damaged bytes (a record
+    /// that failed its checks, found while reading, even in a file whose
+    /// trailer listed no damage): records may be missing before the next
+    /// one returned.
+    #[must_use]
+    pub fn skipped_damage(&self) -> bool {
+        self.skipped_damage
+    }
+
     /// Byte offset where the next call starts reading (just past the last
     /// record returned): resume later with [`Reader::records_from`].
     #[must_use]
@@ -649,7 +661,8 @@ impl<'a> Records<'a> {
             match s {
                 Step::End => return None,
                 Step::Rec(off, rec) => return Some((off, rec)),
-                Step::Trailer(_) | Step::Damaged(_) => {}
+                Step::Damaged(_) => self.skipped_damage = true,
+                Step::Trailer(_) => {}
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The [`Player`]: a recording opened for replay, seeking and export.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use g2a_codec::{Decoder, CODEC_ID};
@@ -108,6 +109,9 @@ pub struct Player {
     cipher: Option<SharedCipher>,
     /// Reused buffer for the plaintext of a sealed video record.
     plain: Vec<u8>,
+    /// Records were lost since the frame on screen: deltas wait for the
+    /// next keyframe (the frame stays on screen meanwhile).
+    broken: bool,
 }
 
 impl std::fmt::Debug for Player {
@@ -166,6 +170,7 @@ impl Player {
             cur: None,
             cipher: None,
             plain: Vec::new(),
+            broken: false,
         }
     }
 
@@ -289,6 +294,7 @@ impl Player {
             if !same {
                 self.cur = None;
                 self.decoder.reset();
+                self.broken = false;
             }
         }
         self.set = set;
@@ -354,10 +360,11 @@ impl Player {
             let mut recs = reader.records_from(from);
             while let Some((offset, rec)) = recs.next_with_offset() {
                 if let Some((ts, codec, keyframe, data)) = video_parts(&rec) {
-                    let gap = reader
-                        .damage()
-                        .iter()
-                        .any(|d| d.end > from && d.start < offset);
+                    let gap = recs.skipped_damage()
+                        || reader
+                            .damage()
+                            .iter()
+                            .any(|d| d.end > from && d.start < offset);
                     return Some(Found {
                         pos: Pos {
                             file,
@@ -405,12 +412,13 @@ impl Player {
             cur,
             cipher,
             plain,
+            broken,
         } = self;
         loop {
             let Some(found) = Player::next_video(set, after) else {
                 return Ok(None);
             };
-            if Player::decode_with(decoder, cur, &found, cipher.as_ref(), plain)? {
+            if Player::decode_with(decoder, cur, broken, &found, cipher.as_ref(), plain)? {
                 break;
             }
             after = Some(found.pos);
@@ -423,6 +431,7 @@ impl Player {
     fn decode_with(
         decoder: &mut Decoder,
         cur: &mut Option<Current>,
+        broken: &mut bool,
         found: &Found<'_>,
         cipher: Option<&SharedCipher>,
         plain: &mut Vec<u8>,
@@ -442,12 +451,14 @@ impl Player {
                 expected: CodecId(CODEC_ID),
             });
         }
-        let usable = found.keyframe || (!found.gap && decoder.frame().is_some());
+        let usable = found.keyframe || (!found.gap && !*broken && decoder.frame().is_some());
         if !usable {
-            decoder.reset();
+            // The frame on screen stays until the next keyframe.
+            *broken = true;
             return Ok(false);
         }
         decoder.decode(data)?;
+        *broken = false;
         *cur = Some(Current {
             pos: found.pos,
             ts: found.ts,
@@ -492,6 +503,7 @@ impl Player {
         } else {
             self.decoder.reset();
             self.cur = None;
+            self.broken = false;
             // Start just before the keyframe: scanning resumes at its offset.
             target.map(|k| Pos {
                 file: k.file,
@@ -505,14 +517,28 @@ impl Player {
             cur,
             cipher,
             plain,
+            broken,
         } = self;
+        // The records up to the target are decoded as runs
+        // (`Decoder::decode_run`: inflating overlaps applying); a record
+        // after lost ones goes through `decode_with`, which waits for the
+        // next keyframe.
+        let mut run = Run::default();
         while let Some(found) = Player::next_video(set, after) {
-            if found.ts > ts && cur.is_some() {
+            if found.ts > ts && (cur.is_some() || run.last.is_some()) {
                 break;
             }
-            Player::decode_with(decoder, cur, &found, cipher.as_ref(), plain)?;
             after = Some(found.pos);
+            let has_frame = run.last.is_some() || (!*broken && decoder.frame().is_some());
+            if found.keyframe || (!found.gap && has_frame) {
+                run.push(&found, cipher.as_ref())?;
+                *broken = false;
+            } else {
+                run.decode(decoder, cur)?;
+                Player::decode_with(decoder, cur, broken, &found, cipher.as_ref(), plain)?;
+            }
         }
+        run.decode(decoder, cur)?;
         self.current()
     }
 
@@ -542,6 +568,54 @@ impl Player {
             .iter()
             .flat_map(|r| r.keyframes().iter().map(|k| k.ts))
             .collect()
+    }
+}
+
+/// Video packets to decode in one go, and the state after the last one.
+#[derive(Default)]
+struct Run<'a> {
+    packets: Vec<Cow<'a, [u8]>>,
+    last: Option<Current>,
+}
+
+impl<'a> Run<'a> {
+    /// Adds `found` (opened when sealed).
+    fn push(&mut self, found: &Found<'a>, cipher: Option<&SharedCipher>) -> Result<(), Error> {
+        let (codec, data) = if found.rec.is_sealed() {
+            let mut plain = Vec::new();
+            match unseal(found.rec.clone(), cipher.map(|c| c.0.as_ref()), &mut plain)? {
+                Record::Video { codec, data, .. } => (codec, Cow::Owned(data.to_vec())),
+                _ => return Err(Error::NoVideo),
+            }
+        } else {
+            (found.codec, Cow::Borrowed(found.data))
+        };
+        if codec.0 != CODEC_ID {
+            return Err(Error::UnsupportedCodec {
+                ts: found.ts,
+                found: codec,
+                expected: CodecId(CODEC_ID),
+            });
+        }
+        self.last = Some(Current {
+            pos: found.pos,
+            ts: found.ts,
+            changed: !Decoder::is_unchanged(&data),
+            keyframe: found.keyframe,
+        });
+        self.packets.push(data);
+        Ok(())
+    }
+
+    /// Decodes the packets gathered so far; empties the run.
+    fn decode(&mut self, decoder: &mut Decoder, cur: &mut Option<Current>) -> Result<(), Error> {
+        if let Some(last) = self.last.take() {
+            let packets: Vec<&[u8]> = self.packets.iter().map(|p| &p[..]).collect();
+            decoder.decode_run(&packets)?;
+            *cur = Some(last);
+        }
+        self.packets.clear();
+        Ok(())
     }
 }
 

@@ -523,3 +523,68 @@ fn recorder_and_player_move_between_threads() {
     send::<g2a_format::Writer>();
     send::<g2a_format::Reader>();
 }
+
+#[test]
+fn seeks_in_a_damaged_recording_show_what_playback_shows() {
+    // A delta record in the middle of a keyframe group is damaged: playback
+    // keeps the frame before it on screen until the next keyframe, and a
+    // seek to any time must show the same frame as playing up to it.
+    let frames = terminal_frames();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("damaged.g2a");
+    let mut policy = KeyframePolicy::default();
+    policy.max_frames = Some(5);
+    record(
+        &p,
+        frames,
+        RecorderOptions::default().encoder(EncoderConfig::default().keyframes(policy)),
+    );
+    let reader = Reader::open(&p).unwrap();
+    let keys: Vec<u64> = reader.keyframes().iter().map(|k| k.offset).collect();
+    assert!(keys.len() >= 3, "{keys:?}");
+    // the third video record after the second keyframe, if it is a delta
+    let mut recs = reader.records_from(keys[1]);
+    let mut victim = None;
+    let mut n = 0;
+    while let Some((offset, rec)) = recs.next_with_offset() {
+        if let Record::Video { keyframe, data, .. } = rec {
+            n += 1;
+            if n >= 3 && !keyframe && data.len() > 40 {
+                victim = Some(offset);
+                break;
+            }
+        }
+    }
+    let victim = victim.expect("a delta to damage") as usize;
+    drop(reader);
+    let mut bytes = std::fs::read(&p).unwrap();
+    bytes[victim + 30] ^= 0x40;
+    std::fs::write(&p, &bytes).unwrap();
+
+    let mut player = Player::open(&p).unwrap();
+    let mut shown: Vec<(Timestamp, Vec<u8>)> = Vec::new();
+    while let Some(f) = player.next_frame().unwrap() {
+        shown.push((f.ts, f.data.to_vec()));
+    }
+    assert!(
+        shown.len() < frames.len(),
+        "frames after the damage are skipped"
+    );
+    let on_screen = |t: Timestamp| {
+        shown
+            .iter()
+            .rev()
+            .find(|(ts, _)| *ts <= t)
+            .unwrap_or(&shown[0])
+    };
+    // every frame time, in an order that goes back and forth
+    let mut times: Vec<usize> = (0..frames.len()).collect();
+    times.sort_by_key(|&i| (i * 7919) % frames.len());
+    for i in times {
+        let t = ts(i);
+        let got = player.frame_at(t).unwrap();
+        let (want_ts, want) = on_screen(t);
+        assert_eq!(got.ts, *want_ts, "seek to frame {i}");
+        assert!(got.data == &want[..], "seek to frame {i}");
+    }
+}
