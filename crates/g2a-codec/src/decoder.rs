@@ -219,9 +219,7 @@ impl Decoder {
             }
         }
     }
-}
 
-impl Decoder {
     /// Decodes a run of packets in order (a seek: a keyframe and the
     /// deltas up to the target) and returns the last frame, the same frame
     /// as decoding them one by one with [`Decoder::decode`].
@@ -1091,8 +1089,8 @@ fn med_row_scalar(up: &[u8], cur: &mut [u8], q: [&[u8]; 3], start: usize) {
 mod simd {
     use std::arch::x86_64::{
         __m128i, _mm_add_epi16, _mm_and_si128, _mm_cvtsi128_si32, _mm_cvtsi128_si64,
-        _mm_cvtsi32_si128, _mm_cvtsi64_si128, _mm_max_epi16, _mm_min_epi16, _mm_packus_epi16,
-        _mm_set1_epi16, _mm_setzero_si128, _mm_sub_epi16, _mm_unpacklo_epi64, _mm_unpacklo_epi8,
+        _mm_cvtsi64_si128, _mm_max_epi16, _mm_min_epi16, _mm_packus_epi16, _mm_set1_epi16,
+        _mm_setzero_si128, _mm_sub_epi16, _mm_unpacklo_epi64, _mm_unpacklo_epi8,
     };
 
     /// See [`super::med_row`].
@@ -1105,11 +1103,8 @@ mod simd {
 
     /// Four bytes as 16-bit lanes (the upper four lanes zero).
     #[target_feature(enable = "sse2")]
-    fn widen(b: [u8; 4]) -> __m128i {
-        _mm_unpacklo_epi8(
-            _mm_cvtsi32_si128(i32::from_le_bytes(b)),
-            _mm_setzero_si128(),
-        )
+    fn widen([b0, b1, b2, b3]: [u8; 4]) -> __m128i {
+        widen8([b0, b1, b2, b3, 0, 0, 0, 0])
     }
 
     #[target_feature(enable = "sse2")]

@@ -91,6 +91,39 @@ struct Found<'a> {
     gap: bool,
 }
 
+impl<'a> Found<'a> {
+    /// The codec packet: the payload, opened into `plain` when sealed; an
+    /// error for another codec than this crate's.
+    fn packet<'r>(
+        &'r self,
+        cipher: Option<&SharedCipher>,
+        plain: &'r mut Vec<u8>,
+    ) -> Result<&'r [u8], Error> {
+        let (codec, data) = if self.rec.is_sealed() {
+            match unseal(self.rec.clone(), cipher.map(|c| c.0.as_ref()), plain)? {
+                Record::Video { codec, data, .. } => (codec, data),
+                _ => return Err(Error::NoVideo),
+            }
+        } else {
+            (self.codec, self.data)
+        };
+        if codec.0 != CODEC_ID {
+            return Err(Error::UnsupportedCodec {
+                ts: self.ts,
+                found: codec,
+                expected: CodecId(CODEC_ID),
+            });
+        }
+        Ok(data)
+    }
+
+    /// Whether the frame can be decoded: a keyframe always; a delta when no
+    /// records were lost before it and `has_frame` (its reference is there).
+    fn usable(&self, has_frame: bool) -> bool {
+        self.keyframe || (!self.gap && has_frame)
+    }
+}
+
 /// A recording opened for replay.
 ///
 /// The frame on screen at any time comes from the seek index: the player
@@ -436,23 +469,8 @@ impl Player {
         cipher: Option<&SharedCipher>,
         plain: &mut Vec<u8>,
     ) -> Result<bool, Error> {
-        let (codec, data) = if found.rec.is_sealed() {
-            match unseal(found.rec.clone(), cipher.map(|c| c.0.as_ref()), plain)? {
-                Record::Video { codec, data, .. } => (codec, data),
-                _ => return Err(Error::NoVideo),
-            }
-        } else {
-            (found.codec, found.data)
-        };
-        if codec.0 != CODEC_ID {
-            return Err(Error::UnsupportedCodec {
-                ts: found.ts,
-                found: codec,
-                expected: CodecId(CODEC_ID),
-            });
-        }
-        let usable = found.keyframe || (!found.gap && !*broken && decoder.frame().is_some());
-        if !usable {
+        let data = found.packet(cipher, plain)?;
+        if !found.usable(!*broken && decoder.frame().is_some()) {
             // The frame on screen stays until the next keyframe.
             *broken = true;
             return Ok(false);
@@ -529,8 +547,7 @@ impl Player {
                 break;
             }
             after = Some(found.pos);
-            let has_frame = run.last.is_some() || (!*broken && decoder.frame().is_some());
-            if found.keyframe || (!found.gap && has_frame) {
+            if found.usable(run.last.is_some() || (!*broken && decoder.frame().is_some())) {
                 run.push(&found, cipher.as_ref())?;
                 *broken = false;
             } else {
@@ -581,22 +598,13 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     /// Adds `found` (opened when sealed).
     fn push(&mut self, found: &Found<'a>, cipher: Option<&SharedCipher>) -> Result<(), Error> {
-        let (codec, data) = if found.rec.is_sealed() {
-            let mut plain = Vec::new();
-            match unseal(found.rec.clone(), cipher.map(|c| c.0.as_ref()), &mut plain)? {
-                Record::Video { codec, data, .. } => (codec, Cow::Owned(data.to_vec())),
-                _ => return Err(Error::NoVideo),
-            }
+        let mut plain = Vec::new();
+        let opened = found.packet(cipher, &mut plain)?;
+        let data = if found.rec.is_sealed() {
+            Cow::Owned(opened.to_vec())
         } else {
-            (found.codec, Cow::Borrowed(found.data))
+            Cow::Borrowed(found.data)
         };
-        if codec.0 != CODEC_ID {
-            return Err(Error::UnsupportedCodec {
-                ts: found.ts,
-                found: codec,
-                expected: CodecId(CODEC_ID),
-            });
-        }
         self.last = Some(Current {
             pos: found.pos,
             ts: found.ts,
