@@ -1,7 +1,7 @@
 //! The decoder (CODEC.md §2–§6).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use g2a_core::{Limits, Size};
 
@@ -210,7 +210,7 @@ impl Decoder {
         let r = self
             .inflater
             .packet(packet, &mut self.body)
-            .and_then(|kind| self.frames.apply(kind, &self.body));
+            .and_then(|kind| self.frames.apply(kind, &self.body, None));
         match r {
             Ok(()) => self.frame().ok_or(CodecError::NeedKeyframe),
             Err(e) => {
@@ -225,10 +225,12 @@ impl Decoder {
     /// as decoding them one by one with [`Decoder::decode`].
     ///
     /// With more than one thread (see [`Decoder::set_threads`]) the two
-    /// stages overlap: another thread inflates packet n + 1 while this one
-    /// applies packet n, so a run costs about the larger of its inflating
-    /// (zstd) and applying times rather than their sum. That thread is at
-    /// most one packet ahead: one extra body in memory.
+    /// stages overlap: another thread inflates the packets ahead while this
+    /// one applies them, so a run costs about the larger of its inflating
+    /// (zstd) and applying times rather than their sum. That thread runs at
+    /// most 32 packets or 16 MiB of bodies ahead (plus the body it is
+    /// inflating), and waits between packets while a big packet's tiles are
+    /// decoded on several threads.
     ///
     /// # Errors
     /// As [`Decoder::decode`], for the first packet that fails (the
@@ -246,27 +248,55 @@ impl Decoder {
             body,
             body2,
         } = self;
+        let cores = &Cores::default();
         let r = std::thread::scope(|s| {
             use std::sync::mpsc;
-            // A rendezvous: the inflating thread hands a body over when this
-            // thread is ready for it, and gets the previous one back, so two
-            // bodies serve the whole run.
-            let (tx, rx) = mpsc::sync_channel::<Result<(Kind, Vec<u8>), CodecError>>(0);
+            // The inflating thread runs up to AHEAD bodies ahead (within
+            // AHEAD_BYTES of bodies), so that neither thread waits for the
+            // other at every packet: on a virtual machine, waking a thread
+            // costs tens of microseconds, and a seek's run has hundreds of
+            // small packets. Unchanged packets have no body and are only
+            // checked. Bodies come back to be reused.
+            let (tx, rx) = mpsc::sync_channel::<Result<(Kind, Vec<u8>), CodecError>>(AHEAD);
             let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+            // The biggest body first: a run starts with a keyframe.
             let mut spares = vec![std::mem::take(body), std::mem::take(body2)];
+            spares.sort_by_key(Vec::capacity);
             let inflating = s.spawn(move || {
+                let mut bodies = spares.len();
+                let mut bytes: usize = spares.iter().map(Vec::capacity).sum();
                 for p in packets {
-                    // Two bodies to begin with; then the one handed over
-                    // before last, returned when the last was taken (a
-                    // closed channel: the applying side failed).
-                    let mut b = match spares.pop() {
+                    if Decoder::is_unchanged(p) {
+                        match inflater.packet(p, &mut Vec::new()) {
+                            Ok(_) => continue,
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                break;
+                            }
+                        }
+                    }
+                    // A spare body, else one the applying side gave back,
+                    // else a new one while within the limits, else wait
+                    // for one (a closed channel: the applying side failed).
+                    let got = spares.pop().or_else(|| back_rx.try_recv().ok());
+                    let mut b = match got {
                         Some(b) => b,
+                        None if bodies < AHEAD && bytes < AHEAD_BYTES => {
+                            bodies += 1;
+                            Vec::new()
+                        }
                         None => match back_rx.recv() {
                             Ok(b) => b,
                             Err(_) => break,
                         },
                     };
-                    let r = inflater.packet(p, &mut b).map(|k| (k, b));
+                    let before = b.capacity();
+                    let r = cores
+                        .inflating(|| inflater.packet(p, &mut b))
+                        .map(|k| (k, b));
+                    if let Ok((_, b)) = &r {
+                        bytes += b.capacity().saturating_sub(before);
+                    }
                     let failed = r.is_err();
                     if tx.send(r).is_err() || failed {
                         break;
@@ -278,7 +308,9 @@ impl Decoder {
             let mut applied = Ok(());
             let mut kept = Vec::new();
             for item in &rx {
-                match item.and_then(|(kind, b)| frames.apply(kind, &b).map(|()| b)) {
+                let item =
+                    item.and_then(|(kind, b)| frames.apply(kind, &b, Some(cores)).map(|()| b));
+                match item {
                     Ok(b) => {
                         if let Err(mpsc::SendError(b)) = back_tx.send(b) {
                             kept.push(b);
@@ -295,6 +327,9 @@ impl Decoder {
             if let Ok(more) = inflating.join() {
                 kept.extend(more);
             }
+            // The two biggest stay for the next run (a fresh body costs page
+            // faults when it is first written: milliseconds for a keyframe).
+            kept.sort_by_key(Vec::capacity);
             *body = kept.pop().unwrap_or_default();
             *body2 = kept.pop().unwrap_or_default();
             applied
@@ -460,7 +495,9 @@ impl Inflater {
 
 impl Frames {
     /// Applies an inflated packet to the frame.
-    fn apply(&mut self, kind: Kind, body: &[u8]) -> Result<(), CodecError> {
+    ///
+    /// `cores`: see [`Cores`].
+    fn apply(&mut self, kind: Kind, body: &[u8], cores: Option<&Cores>) -> Result<(), CodecError> {
         let key = match kind {
             Kind::Unchanged => return Ok(()),
             Kind::Delta => false,
@@ -485,7 +522,7 @@ impl Frames {
             (size.width as usize).div_ceil(TILE),
             (size.height as usize).div_ceil(TILE),
         );
-        self.apply_body(body, key, tw, th)
+        self.apply_body(body, key, tw, th, cores)
     }
 
     fn apply_body(
@@ -494,6 +531,7 @@ impl Frames {
         key: bool,
         tw: usize,
         th: usize,
+        cores: Option<&Cores>,
     ) -> Result<(), CodecError> {
         let Some(size) = self.size else {
             return Err(CodecError::NeedKeyframe);
@@ -644,7 +682,11 @@ impl Frames {
         };
         let threads = self.threads.min(th);
         if threads > 1 && work >= self.min_parallel_work {
-            decode_rows_parallel(&job, &mut self.cur, threads, &mut self.edges);
+            let mut all = || decode_rows_parallel(&job, &mut self.cur, threads, &mut self.edges);
+            match cores {
+                Some(c) => c.all(all),
+                None => all(),
+            }
         } else {
             let row_len = TILE * w * 4;
             let mut top = [0u8; (TILE + 1) * 4];
@@ -705,6 +747,68 @@ struct TilePlan {
     res: usize,
     idx: usize,
 }
+
+/// Shares the cores between the inflating thread of
+/// [`Decoder::decode_run`] and a packet whose tiles are decoded on several
+/// threads: those threads wait for each other (a tile waits for the one
+/// above it), so the inflating thread must not take a core from one of
+/// them. The inflating thread waits between packets while such a packet is
+/// decoded, and that packet waits for the packet being inflated (the
+/// applying thread gets its turn at the next packet, whoever is faster).
+#[derive(Default)]
+struct Cores {
+    /// (a packet is being inflated, the applying thread wants every core)
+    state: Mutex<(bool, bool)>,
+    turn: Condvar,
+}
+
+impl Cores {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (bool, bool)> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait<'a>(
+        &self,
+        g: std::sync::MutexGuard<'a, (bool, bool)>,
+    ) -> std::sync::MutexGuard<'a, (bool, bool)> {
+        self.turn.wait(g).unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` (inflating one packet) once no packet is using every core.
+    fn inflating<R>(&self, f: impl FnOnce() -> R) -> R {
+        let mut g = self.lock();
+        while g.1 {
+            g = self.wait(g);
+        }
+        g.0 = true;
+        drop(g);
+        let r = f();
+        self.lock().0 = false;
+        self.turn.notify_all();
+        r
+    }
+
+    /// Runs `f` (decoding a packet's tiles on several threads) once no
+    /// packet is being inflated; no inflating starts meanwhile.
+    fn all<R>(&self, f: impl FnOnce() -> R) -> R {
+        let mut g = self.lock();
+        g.1 = true;
+        while g.0 {
+            g = self.wait(g);
+        }
+        drop(g);
+        let r = f();
+        self.lock().1 = false;
+        self.turn.notify_all();
+        r
+    }
+}
+
+/// How many bodies the inflating thread of [`Decoder::decode_run`] may run
+/// ahead of the applying one, and how many bytes of bodies it may hold
+/// (one body may take it past that: a whole 1080p keyframe is 6 MB).
+const AHEAD: usize = 32;
+const AHEAD_BYTES: usize = 16 << 20;
 
 /// Most threads a decoder uses.
 const MAX_THREADS: usize = 4;

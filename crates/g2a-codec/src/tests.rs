@@ -293,10 +293,34 @@ fn runs_decode_like_single_packets_and_report_the_first_error() {
         dec.decode(&packets[1].1).err(),
         Some(CodecError::NeedKeyframe)
     );
+    // An unchanged packet with bytes after it is malformed too.
+    let mut run: Vec<&[u8]> = packets[..6].iter().map(|p| &p.1[..]).collect();
+    let bad = [0x55u8, 0x00];
+    run[2] = &bad;
+    assert!(matches!(
+        dec.decode_run(&run),
+        Err(CodecError::Malformed { .. })
+    ));
     // Starting without a keyframe.
     let run: Vec<&[u8]> = packets[1..4].iter().map(|p| &p.1[..]).collect();
     assert_eq!(dec.decode_run(&run).err(), Some(CodecError::NeedKeyframe));
     // And the decoder still works.
+    check_runs(&frames, &packets, 2);
+    // One keyframe and 39 deltas: runs longer than the inflating thread may
+    // run ahead, so it waits for bodies to come back.
+    let p = KeyframePolicy {
+        max_delta_work_percent: 0,
+        max_delta_bytes: u64::MAX,
+        ..KeyframePolicy::default()
+    };
+    let packets = encode_all(&frames, EncoderConfig::default().keyframes(p));
+    assert_eq!(
+        packets
+            .iter()
+            .filter(|p| Decoder::is_keyframe(&p.1))
+            .count(),
+        1
+    );
     check_runs(&frames, &packets, 2);
 }
 

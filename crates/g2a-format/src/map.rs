@@ -31,6 +31,25 @@ impl Bytes {
     }
 }
 
+impl Bytes {
+    /// Tells the kernel that `start..end` will be read soon, so that the
+    /// pages not in memory are read ahead in one go rather than one fault
+    /// at a time. Advisory: out-of-range parts are ignored, errors too.
+    pub(crate) fn will_need(&self, start: u64, end: u64) {
+        if let Bytes::Map(m) = self {
+            let len = m.len() as u64;
+            let (start, end) = (start.min(len), end.min(len));
+            if start < end {
+                let _ = m.advise_range(
+                    memmap2::Advice::WillNeed,
+                    start as usize,
+                    (end - start) as usize,
+                );
+            }
+        }
+    }
+}
+
 impl Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {

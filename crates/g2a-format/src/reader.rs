@@ -426,6 +426,24 @@ impl Reader {
         self.path.as_deref()
     }
 
+    /// Tells the operating system that the bytes `start..end` of the file
+    /// will be read soon (a seek: from a keyframe to the next one), so that
+    /// those not in memory are read in one request instead of one page
+    /// fault at a time while decoding. Only advice: ranges beyond the file
+    /// are clipped, and a recording held in memory ignores it.
+    pub fn prefetch(&self, start: u64, end: u64) {
+        self.bytes.will_need(start, end);
+    }
+
+    /// Where the keyframe group holding `ts` ends: the offset of the first
+    /// keyframe after `ts`, or the file's length.
+    #[must_use]
+    pub fn group_end(&self, ts: Timestamp) -> u64 {
+        let k = &self.summary.keyframes;
+        k.get(k.partition_point(|e| e.ts <= ts))
+            .map_or(self.len(), |e| e.offset)
+    }
+
     /// File size in bytes.
     #[must_use]
     pub fn len(&self) -> u64 {

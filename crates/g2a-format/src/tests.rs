@@ -208,6 +208,33 @@ fn finished_file_opens_from_trailer() {
 }
 
 #[test]
+fn group_ends_and_prefetch_advice() {
+    let (bytes, _, _) = sample_file();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.g2a");
+    std::fs::write(&path, &bytes).unwrap();
+    for r in [
+        Reader::from_bytes(bytes.clone()).unwrap(),
+        Reader::open(&path).unwrap(),
+    ] {
+        let second = r.keyframes()[1];
+        // A group ends where the next keyframe starts; the last one at the
+        // end of the file.
+        assert_eq!(r.group_end(Timestamp::from_millis(199)), second.offset);
+        assert_eq!(r.group_end(Timestamp::from_millis(200)), r.len());
+        assert_eq!(r.group_end(Timestamp::from_secs(99)), r.len());
+        // Advice only: any range, also beyond the file or reversed, and the
+        // bytes read afterwards are the same.
+        r.prefetch(0, r.len());
+        r.prefetch(r.len() - 1, u64::MAX);
+        r.prefetch(u64::MAX - 1, u64::MAX);
+        r.prefetch(second.offset, 3);
+        assert!(r.verify().is_intact());
+        assert_eq!(r.records().count() as u64, r.record_count());
+    }
+}
+
+#[test]
 fn merged_is_in_time_order() {
     let (bytes, _, _) = sample_file();
     let r = Reader::from_bytes(bytes).unwrap();

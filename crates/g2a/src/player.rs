@@ -529,6 +529,14 @@ impl Player {
                 end: k.offset,
             })
         };
+        // Everything up to the end of the target's keyframe group is read
+        // next: ask for it in one go (a recording's pages that aren't in
+        // memory would otherwise come one page fault at a time).
+        if let Some(from) = after {
+            if let Some(r) = self.set.files().get(from.file) {
+                r.prefetch(from.end, r.group_end(ts));
+            }
+        }
         let Player {
             set,
             decoder,
