@@ -1,7 +1,7 @@
 //! The decoder (CODEC.md §2–§6).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use g2a_core::{Limits, Size};
 
@@ -757,33 +757,38 @@ struct TilePlan {
 /// applying thread gets its turn at the next packet, whoever is faster).
 #[derive(Default)]
 struct Cores {
-    /// (a packet is being inflated, the applying thread wants every core)
-    state: Mutex<(bool, bool)>,
+    state: Mutex<Turns>,
     turn: Condvar,
 }
 
+/// What [`Cores`] guards.
+#[derive(Default)]
+struct Turns {
+    /// A packet is being inflated.
+    inflating: bool,
+    /// The applying thread wants every core.
+    all: bool,
+}
+
 impl Cores {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (bool, bool)> {
+    fn lock(&self) -> MutexGuard<'_, Turns> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn wait<'a>(
-        &self,
-        g: std::sync::MutexGuard<'a, (bool, bool)>,
-    ) -> std::sync::MutexGuard<'a, (bool, bool)> {
+    fn wait<'a>(&self, g: MutexGuard<'a, Turns>) -> MutexGuard<'a, Turns> {
         self.turn.wait(g).unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `f` (inflating one packet) once no packet is using every core.
     fn inflating<R>(&self, f: impl FnOnce() -> R) -> R {
         let mut g = self.lock();
-        while g.1 {
+        while g.all {
             g = self.wait(g);
         }
-        g.0 = true;
+        g.inflating = true;
         drop(g);
         let r = f();
-        self.lock().0 = false;
+        self.lock().inflating = false;
         self.turn.notify_all();
         r
     }
@@ -792,13 +797,13 @@ impl Cores {
     /// packet is being inflated; no inflating starts meanwhile.
     fn all<R>(&self, f: impl FnOnce() -> R) -> R {
         let mut g = self.lock();
-        g.1 = true;
-        while g.0 {
+        g.all = true;
+        while g.inflating {
             g = self.wait(g);
         }
         drop(g);
         let r = f();
-        self.lock().1 = false;
+        self.lock().all = false;
         self.turn.notify_all();
         r
     }

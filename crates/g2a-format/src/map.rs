@@ -29,9 +29,7 @@ impl Bytes {
         let map = unsafe { memmap2::Mmap::map(file)? };
         Ok(Bytes::Map(map))
     }
-}
 
-impl Bytes {
     /// Tells the kernel that `start..end` will be read soon, so that the
     /// pages not in memory are read ahead in one go rather than one fault
     /// at a time. Advisory: out-of-range parts are ignored, errors too.

@@ -439,8 +439,9 @@ impl Reader {
     /// keyframe after `ts`, or the file's length.
     #[must_use]
     pub fn group_end(&self, ts: Timestamp) -> u64 {
-        let k = &self.summary.keyframes;
-        k.get(k.partition_point(|e| e.ts <= ts))
+        self.summary
+            .keyframes
+            .get(self.keyframes_upto(ts))
             .map_or(self.len(), |e| e.offset)
     }
 
@@ -485,9 +486,14 @@ impl Reader {
     /// when `ts` precedes the first keyframe.
     #[must_use]
     pub fn seek_keyframe(&self, ts: Timestamp) -> Option<KeyframeEntry> {
-        let k = &self.summary.keyframes;
-        let i = k.partition_point(|e| e.ts <= ts);
-        i.checked_sub(1).map(|i| k[i])
+        let i = self.keyframes_upto(ts);
+        i.checked_sub(1).map(|i| self.summary.keyframes[i])
+    }
+
+    /// How many keyframes are at or before `ts` (the index is in time
+    /// order).
+    fn keyframes_upto(&self, ts: Timestamp) -> usize {
+        self.summary.keyframes.partition_point(|e| e.ts <= ts)
     }
 
     /// Statistics of one track.
