@@ -46,19 +46,32 @@ impl TileCache {
     /// Stores the full tile at (`x0`, `y0`) of packed BGRA `frame` of width
     /// `w`; returns its slot.
     pub(crate) fn insert(&mut self, frame: &[u8], w: usize, x0: usize, y0: usize) -> usize {
+        let slot = self.claim();
+        self.fill(slot, frame, w, x0, y0);
+        slot
+    }
+
+    /// Takes the next slot of the ring (counted as filled) without writing
+    /// its pixels: the caller [`fill`](TileCache::fill)s it before it is read.
+    pub(crate) fn claim(&mut self) -> usize {
         let slot = self.next;
         let need = (slot + 1) * TILE_BYTES;
         if self.data.len() < need {
             self.data.resize(need, 0);
         }
-        let dst = &mut self.data[slot * TILE_BYTES..need];
+        self.next = (slot + 1) % SLOTS;
+        self.filled = self.filled.max(slot + 1);
+        slot
+    }
+
+    /// Writes the full tile at (`x0`, `y0`) of `frame` (width `w`) into
+    /// the claimed `slot`.
+    pub(crate) fn fill(&mut self, slot: usize, frame: &[u8], w: usize, x0: usize, y0: usize) {
+        let dst = &mut self.data[slot * TILE_BYTES..(slot + 1) * TILE_BYTES];
         for (r, out) in dst.chunks_exact_mut(ROW_BYTES).enumerate() {
             let at = ((y0 + r) * w + x0) * 4;
             out.copy_from_slice(&frame[at..at + ROW_BYTES]);
         }
-        self.next = (slot + 1) % SLOTS;
-        self.filled = self.filled.max(slot + 1);
-        slot
     }
 
     /// True when the tile at (`x0`, `y0`) of `frame` equals `slot`.
@@ -103,6 +116,85 @@ impl TileCache {
             }
         }
         true
+    }
+}
+
+/// No slot or no position.
+const NONE: u32 = u32::MAX;
+
+/// The decoder's tile cache: a slot is stored as "the tile at position
+/// `p` of the frame" and its pixels are copied only when they are about to
+/// be lost, that is before position `p` is written again or before a
+/// packet reads the slot (so tiles decoding on several threads read only
+/// the cache, never another thread's part of the frame). A keyframe stores
+/// ~2,000 tiles and a seek often reads none of them: storing costs no
+/// copies, and a position overwritten later costs one copy instead of two.
+///
+/// The frame passed to the `flush_*` methods must be the frame the stored
+/// positions refer to, before the packet changes it.
+#[derive(Debug, Default)]
+pub(crate) struct LazyCache {
+    cache: TileCache,
+    /// For each tile position, the slot whose pixels are still only there.
+    slot_of: Vec<u32>,
+    /// For each slot, the tile position holding its pixels ([`NONE`]: in the cache).
+    pos_of: Vec<u32>,
+}
+
+impl LazyCache {
+    /// Empties the cache (at a keyframe) for frames of `tiles` tile positions.
+    pub(crate) fn reset(&mut self, tiles: usize) {
+        self.cache.reset();
+        self.slot_of.clear();
+        self.slot_of.resize(tiles, NONE);
+        self.pos_of.clear();
+        self.pos_of.resize(SLOTS, NONE);
+    }
+
+    /// True when `slot` is filled (a packet may name it).
+    pub(crate) fn has(&self, slot: usize) -> bool {
+        self.cache.get(slot).is_some()
+    }
+
+    /// Stores the tile at position `pos` (`pos` must have no pending slot:
+    /// it was flushed before the packet that wrote it).
+    pub(crate) fn store(&mut self, pos: usize) {
+        let slot = self.cache.claim();
+        let old = self.pos_of[slot];
+        if old != NONE {
+            // The slot's previous tile is gone from the ring.
+            self.slot_of[old as usize] = NONE;
+        }
+        debug_assert_eq!(self.slot_of[pos], NONE, "tile {pos} stored twice");
+        self.pos_of[slot] = pos as u32;
+        self.slot_of[pos] = slot as u32;
+    }
+
+    /// Copies the pixels of the slot referring to position `pos` (if any)
+    /// from `frame` (`tw` tiles wide, `w` pixels) into the cache.
+    pub(crate) fn flush_pos(&mut self, pos: usize, frame: &[u8], w: usize, tw: usize) {
+        let slot = self.slot_of[pos];
+        if slot != NONE {
+            let slot = slot as usize;
+            self.cache
+                .fill(slot, frame, w, pos % tw * TILE, pos / tw * TILE);
+            self.slot_of[pos] = NONE;
+            self.pos_of[slot] = NONE;
+        }
+    }
+
+    /// Copies `slot`'s pixels into the cache if they are still only in `frame`.
+    pub(crate) fn flush_slot(&mut self, slot: usize, frame: &[u8], w: usize, tw: usize) {
+        if let Some(&pos) = self.pos_of.get(slot) {
+            if pos != NONE {
+                self.flush_pos(pos as usize, frame, w, tw);
+            }
+        }
+    }
+
+    /// The cache, for reading flushed slots.
+    pub(crate) fn flushed(&self) -> &TileCache {
+        &self.cache
     }
 }
 

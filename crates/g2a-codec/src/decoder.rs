@@ -5,7 +5,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use g2a_core::{Limits, Size};
 
-use crate::cache::{cacheable, TileCache};
+use crate::cache::{cacheable, LazyCache, TileCache};
 use crate::error::malformed;
 use crate::pixel::{med, planes, TILE};
 use crate::{op, packet, CodecError};
@@ -57,10 +57,14 @@ enum Kind {
 struct Frames {
     size: Option<Size>,
     cur: Vec<u8>,
+    /// The tiles of the previous frame that this packet's COPY tiles read
+    /// (copied from `cur` before the packet changes it; other tiles stale).
     prev: Vec<u8>,
+    /// Which tiles of `prev` were copied for the current packet.
+    saved: Vec<bool>,
     /// Planar working copy of one tile with its top and left borders.
     tile_planes: Vec<u8>,
-    cache: TileCache,
+    cache: LazyCache,
     /// Where each tile's data starts (reused from packet to packet).
     plan: Vec<TilePlan>,
     /// Threads that decode the tiles of a big packet (1: only the caller's).
@@ -135,8 +139,9 @@ impl Decoder {
                 size: None,
                 cur: Vec::new(),
                 prev: Vec::new(),
+                saved: Vec::new(),
                 tile_planes: Vec::new(),
-                cache: TileCache::default(),
+                cache: LazyCache::default(),
                 plan: Vec::new(),
                 threads: std::thread::available_parallelism()
                     .map_or(1, std::num::NonZeroUsize::get)
@@ -265,7 +270,7 @@ impl Decoder {
             let inflating = s.spawn(move || {
                 let mut bodies = spares.len();
                 let mut bytes: usize = spares.iter().map(Vec::capacity).sum();
-                for p in packets {
+                'packets: for p in packets {
                     if Decoder::is_unchanged(p) {
                         match inflater.packet(p, &mut Vec::new()) {
                             Ok(_) => continue,
@@ -275,20 +280,35 @@ impl Decoder {
                             }
                         }
                     }
-                    // A spare body, else one the applying side gave back,
-                    // else a new one while within the limits, else wait
-                    // for one (a closed channel: the applying side failed).
-                    let got = spares.pop().or_else(|| back_rx.try_recv().ok());
-                    let mut b = match got {
-                        Some(b) => b,
-                        None if bodies < AHEAD && bytes < AHEAD_BYTES => {
-                            bodies += 1;
-                            Vec::new()
+                    // The smallest spare body the packet fits in (spares
+                    // include those the applying side gave back), else a
+                    // new one while within the limits, else the biggest
+                    // spare, else wait for one (a closed channel: the
+                    // applying side failed). Fitting bodies to packets
+                    // keeps a few big bodies from using up the byte limit
+                    // while small packets wait.
+                    let want = body_len(p);
+                    spares.extend(back_rx.try_iter());
+                    let mut b = loop {
+                        let fit = (0..spares.len())
+                            .filter(|&i| spares[i].capacity() >= want)
+                            .min_by_key(|&i| spares[i].capacity());
+                        if let Some(i) = fit {
+                            break spares.swap_remove(i);
                         }
-                        None => match back_rx.recv() {
-                            Ok(b) => b,
-                            Err(_) => break,
-                        },
+                        if bodies == 0
+                            || (bodies < AHEAD && bytes.saturating_add(want) <= AHEAD_BYTES)
+                        {
+                            bodies += 1;
+                            break Vec::new();
+                        }
+                        if let Some(i) = (0..spares.len()).max_by_key(|&i| spares[i].capacity()) {
+                            break spares.swap_remove(i);
+                        }
+                        match back_rx.recv() {
+                            Ok(b) => spares.push(b),
+                            Err(_) => break 'packets,
+                        }
                     };
                     let before = b.capacity();
                     let r = cores
@@ -342,6 +362,24 @@ impl Decoder {
             }
         }
     }
+}
+
+/// The body length `packet`'s header announces (0 if it has none or is
+/// malformed): only a hint for choosing a buffer, never allocated from.
+fn body_len(packet: &[u8]) -> usize {
+    let mut c = Cursor { b: packet, pos: 1 };
+    let lengths_before = match packet.first() {
+        Some(&packet::KEY) => 2,
+        Some(&packet::DELTA) => 0,
+        _ => return 0,
+    };
+    for _ in 0..lengths_before {
+        if c.varint().is_err() {
+            return 0;
+        }
+    }
+    c.varint()
+        .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 impl Inflater {
@@ -640,7 +678,7 @@ impl Frames {
                     op::CACHE if !key => {
                         let b = res_take(&mut rp, 2)?;
                         let slot = usize::from(u16::from_le_bytes([b[0], b[1]]));
-                        if cw != TILE || ch != TILE || self.cache.get(slot).is_none() {
+                        if cw != TILE || ch != TILE || !self.cache.has(slot) {
                             return Err(malformed(
                                 at,
                                 format!("cache slot {slot} is empty or the tile is not full-size"),
@@ -668,6 +706,15 @@ impl Frames {
         if ip != idx.len() || rp != res.len() {
             return Err(malformed(body.len(), "unused bytes after the last tile"));
         }
+        let mut copies_done = false;
+        if !key {
+            let one_vector = one_copy_vector(ctl, &mvs);
+            self.keep_what_the_delta_reads(ctl, res, &mvs, tw, one_vector.is_none());
+            if let Some(mv) = one_vector {
+                self.copy_in_place(ctl, mv, tw, th);
+                copies_done = true;
+            }
+        }
         let job = TileJob {
             w,
             h,
@@ -678,7 +725,8 @@ impl Frames {
             idx,
             mvs: &mvs,
             prev: &self.prev,
-            cache: &self.cache,
+            cache: self.cache.flushed(),
+            copies_done,
         };
         let threads = self.threads.min(th);
         if threads > 1 && work >= self.min_parallel_work {
@@ -710,35 +758,125 @@ impl Frames {
                 );
             }
         }
-        // The previous frame becomes this one, tile by tile.
-        let rb = w * 4;
+        // New content goes into the tile cache (CODEC.md §3.1): as
+        // references to the frame, copied when they would be lost.
         if key {
-            self.prev.copy_from_slice(&self.cur);
-            self.cache.reset();
-        } else {
-            for ty in 0..th {
-                for tx in 0..tw {
-                    if ctl[ty * tw + tx] & 7 != op::SKIP {
-                        let (x0, x1) = (tx * TILE, ((tx + 1) * TILE).min(w));
-                        for y in ty * TILE..((ty + 1) * TILE).min(h) {
-                            let s = y * rb + x0 * 4..y * rb + x1 * 4;
-                            self.prev[s.clone()].copy_from_slice(&self.cur[s]);
-                        }
-                    }
-                }
-            }
+            self.cache.reset(tw * th);
         }
-        // New content goes into the tile cache (CODEC.md §3.1).
         for ty in 0..th {
             for tx in 0..tw {
                 let (cw, ch) = (TILE.min(w - tx * TILE), TILE.min(h - ty * TILE));
                 if cacheable(ctl[ty * tw + tx], cw, ch) {
-                    self.cache.insert(&self.prev, w, tx * TILE, ty * TILE);
+                    self.cache.store(ty * tw + tx);
                 }
             }
         }
         Ok(())
     }
+
+    /// Before a planned delta changes the frame: copies what its tiles read
+    /// and would otherwise lose. Cache slots still referring to a position
+    /// this packet writes, or read by a CACHE tile, get their pixels; with
+    /// `save_copy_sources`, the tiles of the previous frame under a COPY's
+    /// source go to `prev` (a COPY reads the previous frame, and its source
+    /// may be written by this packet or, on another thread, be in the
+    /// middle of being written).
+    fn keep_what_the_delta_reads(
+        &mut self,
+        ctl: &[u8],
+        res: &[u8],
+        mvs: &[(i64, i64)],
+        tw: usize,
+        save_copy_sources: bool,
+    ) {
+        let Some(size) = self.size else { return };
+        let (w, h) = (size.width as usize, size.height as usize);
+        self.saved.clear();
+        self.saved.resize(ctl.len(), false);
+        let rb = w * 4;
+        for (at, &code) in ctl.iter().enumerate() {
+            let (x0, y0) = (at % tw * TILE, at / tw * TILE);
+            match code & 7 {
+                op::SKIP => continue,
+                op::CACHE => {
+                    let rp = self.plan[at].res;
+                    let slot = usize::from(u16::from_le_bytes([res[rp], res[rp + 1]]));
+                    self.cache.flush_slot(slot, &self.cur, w, tw);
+                }
+                op::COPY if save_copy_sources => {
+                    // The plan checked that the source lies inside the frame.
+                    let (dx, dy) = mvs[usize::from(code >> 3)];
+                    let (cw, ch) = (TILE.min(w - x0), TILE.min(h - y0));
+                    let (sx, sy) = ((x0 as i64 + dx) as usize, (y0 as i64 + dy) as usize);
+                    for ty in sy / TILE..=(sy + ch - 1) / TILE {
+                        for tx in sx / TILE..=(sx + cw - 1) / TILE {
+                            let t = ty * tw + tx;
+                            if std::mem::replace(&mut self.saved[t], true) {
+                                continue;
+                            }
+                            let (a, b) = (tx * TILE * 4, ((tx + 1) * TILE).min(w) * 4);
+                            for y in ty * TILE..((ty + 1) * TILE).min(h) {
+                                let r = y * rb + a..y * rb + b;
+                                self.prev[r.clone()].copy_from_slice(&self.cur[r]);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            self.cache.flush_pos(at, &self.cur, w, tw);
+        }
+    }
+
+    /// Does a delta's COPY tiles, which all move by `(dx, dy)`, in the
+    /// frame itself, before its other tiles (which read no previous frame,
+    /// only the frame as decoded so far, and so see the copies either way)
+    /// and without saving their sources: like `memmove`, tiles go in the
+    /// order that reads every source before it is overwritten (rows from
+    /// the side the content comes from, and columns likewise). A window
+    /// dragged or a page scrolled is one vector: each of its tiles is then
+    /// copied once instead of twice.
+    fn copy_in_place(&mut self, ctl: &[u8], (dx, dy): (i64, i64), tw: usize, th: usize) {
+        let Some(size) = self.size else { return };
+        let (w, h) = (size.width as usize, size.height as usize);
+        let rb = w * 4;
+        for i in 0..th {
+            let ty = if dy < 0 { th - 1 - i } else { i };
+            for j in 0..tw {
+                let tx = if dx < 0 { tw - 1 - j } else { j };
+                if ctl[ty * tw + tx] & 7 != op::COPY {
+                    continue;
+                }
+                let (x0, y0) = (tx * TILE, ty * TILE);
+                let (cw, ch) = (TILE.min(w - x0), TILE.min(h - y0));
+                // The plan checked that the source lies inside the frame.
+                let (sx, sy) = ((x0 as i64 + dx) as usize, (y0 as i64 + dy) as usize);
+                for k in 0..ch {
+                    let r = if dy < 0 { ch - 1 - k } else { k };
+                    let src = (sy + r) * rb + sx * 4;
+                    self.cur
+                        .copy_within(src..src + cw * 4, (y0 + r) * rb + x0 * 4);
+                }
+            }
+        }
+    }
+}
+
+/// The one motion vector all of a delta's COPY tiles use, if they use one
+/// (the plan checked the indices).
+fn one_copy_vector(ctl: &[u8], mvs: &[(i64, i64)]) -> Option<(i64, i64)> {
+    let mut one = None;
+    for &code in ctl {
+        if code & 7 == op::COPY {
+            let v = mvs[usize::from(code >> 3)];
+            match one {
+                None => one = Some(v),
+                Some(u) if u != v => return None,
+                Some(_) => {}
+            }
+        }
+    }
+    one
 }
 
 /// Where a tile's data starts in the residual and palette-index streams.
@@ -836,6 +974,8 @@ struct TileJob<'a> {
     mvs: &'a [(i64, i64)],
     prev: &'a [u8],
     cache: &'a TileCache,
+    /// The COPY tiles are done already ([`Frames::copy_in_place`]).
+    copies_done: bool,
 }
 
 impl TileJob<'_> {
@@ -871,7 +1011,7 @@ impl TileJob<'_> {
                         }
                     }
                 }
-                op::COPY => {
+                op::COPY if !self.copies_done => {
                     let (dx, dy) = self.mvs[usize::from(code >> 3)];
                     let (sx, sy) = ((x0 as i64 + dx) as usize, (y0 as i64 + dy) as usize);
                     for (r, row) in rows.chunks_exact_mut(rb).enumerate() {

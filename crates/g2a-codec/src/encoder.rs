@@ -28,15 +28,19 @@ pub struct KeyframePolicy {
     /// the file on photographic screens while bounding seek cost relative to
     /// a keyframe's.
     pub key_ratio: u32,
-    /// Also start one once the decoding work of the deltas since the last
-    /// keyframe reaches this share of decoding one whole frame of
-    /// predictor-coded (photographic) pixels, in percent; `0` turns the rule
-    /// off. Work is estimated per tile: predicted pixels cost 4 units,
-    /// palette pixels 1, solid and copied pixels 1/4, plus the compressed
-    /// bytes. This bounds the time of a seek (decode the keyframe, then the
-    /// deltas up to the target) by content rather than by bytes: a few
-    /// kilobytes of antialiased text can cost more to decode than a
-    /// megabyte of copied windows.
+    /// Also keep the decoding work of the deltas since the last keyframe
+    /// under this share of decoding one whole frame of predictor-coded
+    /// (photographic) pixels, in percent; `0` turns the rule off. The frame
+    /// whose delta would reach it is coded as a keyframe instead, so a
+    /// big change (often a whole new screen) starts a group rather than
+    /// ending one: a seek to the end of the group before never decodes it,
+    /// and its content isn't sent twice (as a delta, then again in the
+    /// keyframe after it). Work is estimated per tile: predicted pixels
+    /// cost 4 units, palette pixels 1, solid and copied pixels 1/4, plus
+    /// the body's bytes before compression. This bounds the time of a seek
+    /// (decode the keyframe, then the deltas up to the target) by content
+    /// rather than by bytes: a few kilobytes of antialiased text can cost
+    /// more to decode than a megabyte of copied windows.
     pub max_delta_work_percent: u32,
     /// Also start one after this many frames, if set.
     pub max_frames: Option<u64>,
@@ -251,45 +255,60 @@ impl Encoder {
         out.clear();
         let size = frame.size();
         let policy = self.cfg.keyframes;
-        let key = force_keyframe
+        let over_work_budget = |work: u64| {
+            policy.max_delta_work_percent > 0
+                && work >= size.area() * 4 * u64::from(policy.max_delta_work_percent) / 100
+        };
+        let mut key = force_keyframe
             || self.size != Some(size)
             || self.since_key_bytes
                 >= policy.max_delta_bytes.max(
                     self.last_key_bytes
                         .saturating_mul(u64::from(policy.key_ratio)),
                 )
-            || (policy.max_delta_work_percent > 0
-                && self.since_key_work
-                    >= size.area() * 4 * u64::from(policy.max_delta_work_percent) / 100)
+            || over_work_budget(self.since_key_work)
             || policy
                 .max_frames
                 .is_some_and(|n| self.since_key_frames >= n);
         let (w, h) = (size.width as usize, size.height as usize);
         let (tw, th) = (w.div_ceil(TILE), h.div_ceil(TILE));
         let row_bytes = w * 4;
-        if key {
-            self.size = Some(size);
-            self.prev.clear();
-            self.prev.resize(row_bytes * h, 0);
-            self.dirty.clear();
-            self.dirty.resize(tw * th, true);
-            self.recent_mvs.clear();
-            self.cache.reset();
-            self.cache_index.clear();
-        } else {
-            self.find_dirty(frame, tw, th);
-            if !self.dirty.iter().any(|&d| d) {
-                out.push(packet::UNCHANGED);
-                self.note(EncodedKind::Unchanged, 1);
-                return Ok(EncodedKind::Unchanged);
+        let mvs = loop {
+            if key {
+                self.size = Some(size);
+                self.prev.clear();
+                self.prev.resize(row_bytes * h, 0);
+                self.dirty.clear();
+                self.dirty.resize(tw * th, true);
+                self.recent_mvs.clear();
+                self.cache.reset();
+                self.cache_index.clear();
+            } else {
+                self.find_dirty(frame, tw, th);
+                if !self.dirty.iter().any(|&d| d) {
+                    out.push(packet::UNCHANGED);
+                    self.note(EncodedKind::Unchanged, 1);
+                    return Ok(EncodedKind::Unchanged);
+                }
             }
-        }
-        let mvs = if !key && self.cfg.motion_search {
-            self.motion_candidates(frame, tw, th)
-        } else {
-            Vec::new()
+            let mvs = if !key && self.cfg.motion_search {
+                self.motion_candidates(frame, tw, th)
+            } else {
+                Vec::new()
+            };
+            self.code_tiles(frame, key, &mvs, tw, th);
+            // A delta that would take its group's decoding work to the
+            // budget is coded as the next group's keyframe instead: a seek
+            // to the end of a group never pays for it (a big change, often
+            // a whole new screen, is what usually crosses the budget, and
+            // decoding it can't overlap anything at the end of a seek).
+            let body = (self.ctl.len() + self.idx.len() + self.res.len()) as u64;
+            if !key && over_work_budget(self.since_key_work + self.work + body) {
+                key = true;
+                continue;
+            }
+            break mvs;
         };
-        self.code_tiles(frame, key, &mvs, tw, th);
         // body = mvs | ctl | idx | res
         self.body.clear();
         put_varint(&mut self.body, mvs.len() as u64);

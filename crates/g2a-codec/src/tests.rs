@@ -123,6 +123,46 @@ fn keyframe_policy_bounds_deltas_and_ignores_idle() {
 }
 
 #[test]
+fn a_delta_that_would_exhaust_the_work_budget_is_the_next_keyframe() {
+    // A terminal session, then a whole new screen (every pixel changed,
+    // photographic: the most expensive delta there is), then the terminal
+    // again. With a budget of two frames' work, the new screen would take
+    // its group past the budget: it becomes the keyframe, so a seek to it
+    // (or to the end of the group before) never decodes it as a delta.
+    let mut frames = sample("term-960x540-40f.bgra.zst", Size::new(960, 540));
+    frames.truncate(12);
+    let size = frames[0].0;
+    let mut x = 0x9E37_79B9u32;
+    let noise: Vec<u8> = (0..size.area() * 4)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    frames.insert(6, (size, noise));
+    let cfg = EncoderConfig::default().keyframes(KeyframePolicy {
+        max_delta_bytes: u64::MAX / 8,
+        key_ratio: 0,
+        max_delta_work_percent: 200,
+        max_frames: None,
+    });
+    let kinds = roundtrip(&frames, cfg);
+    assert_eq!(kinds[6], EncodedKind::Key, "{kinds:?}");
+    assert_ne!(kinds[7], EncodedKind::Key, "{kinds:?}");
+    // Without the work rule the new screen is a delta like any other.
+    let cfg = EncoderConfig::default().keyframes(KeyframePolicy {
+        max_delta_bytes: u64::MAX / 8,
+        key_ratio: 0,
+        max_delta_work_percent: 0,
+        max_frames: None,
+    });
+    let kinds = roundtrip(&frames, cfg);
+    assert_eq!(kinds[6], EncodedKind::Delta, "{kinds:?}");
+}
+
+#[test]
 fn size_change_forces_keyframe_and_stride_is_honoured() {
     let mut enc = Encoder::new(EncoderConfig::default()).unwrap();
     let mut dec = Decoder::new(Limits::default());
@@ -342,6 +382,60 @@ proptest! {
             let _ = dec.decode(&d);
         }
     }
+}
+
+#[test]
+fn cached_tiles_survive_their_position_being_overwritten() {
+    // 64x64: four 32x32 tiles of noise, A B / C D. The decoder stores a
+    // cache slot as "the tile at position p" until p is written again;
+    // these frames make it keep those pixels in every way a slot can be
+    // be read or lost: A is overwritten (by E) and comes back later; E
+    // moves from position 0 to 1 in the same packet that puts A back at 0
+    // (its slot still refers to position 0 when that packet starts); and a
+    // new tile F is copied from position 3, which that packet leaves as it is.
+    let size = Size::new(64, 64);
+    let mut x = 0x2545_F491u32;
+    let mut tile = || -> Vec<u8> {
+        (0..32 * 32 * 4)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect()
+    };
+    let [a, b, c, d, e, f] = [tile(), tile(), tile(), tile(), tile(), tile()];
+    let frame = |t: [&Vec<u8>; 4]| -> (Size, Vec<u8>) {
+        let mut px = vec![0u8; 64 * 64 * 4];
+        for (i, t) in t.iter().enumerate() {
+            let (x0, y0) = (i % 2 * 32, i / 2 * 32);
+            for r in 0..32 {
+                let at = ((y0 + r) * 64 + x0) * 4;
+                px[at..at + 128].copy_from_slice(&t[r * 128..(r + 1) * 128]);
+            }
+        }
+        (size, px)
+    };
+    let frames = vec![
+        frame([&a, &b, &c, &d]),
+        frame([&e, &b, &c, &d]),
+        frame([&a, &e, &c, &d]),
+        frame([&b, &a, &e, &d]),
+        frame([&b, &a, &e, &f]),
+        frame([&f, &a, &e, &f]),
+    ];
+    // Without motion search, moved tiles can only be cache references.
+    let cfg = EncoderConfig::default().motion_search(false);
+    let mut enc = Encoder::new(cfg.clone()).unwrap();
+    let mut pkt = Vec::new();
+    for (size, px) in &frames {
+        let f = FrameRef::packed(px, *size, PixelFormat::Bgra8).unwrap();
+        enc.encode(&f, false, &mut pkt).unwrap();
+    }
+    assert_eq!(enc.stats().cache_tiles, 6, "{:?}", enc.stats());
+    let kinds = roundtrip(&frames, cfg);
+    assert_eq!(kinds[1..], [EncodedKind::Delta; 5]);
 }
 
 #[test]
