@@ -269,11 +269,6 @@ fn decode_loop(
             }
             Err(e) => (player.position().unwrap_or_default(), Err(e.to_string())),
         };
-        eprintln!(
-            "TRACE W start={:.1} done={:.1}",
-            started.duration_since(job.made).as_secs_f64() * 1e3,
-            job.made.elapsed().as_secs_f64() * 1e3
-        );
         out.put(Decoded {
             job,
             ts,
