@@ -746,12 +746,24 @@ pub(crate) fn pixels_residuals(
             q2[0] = p2[cur + 1].wrapping_sub(p2[up + 1]);
             x = 1;
         }
-        for x in x..cw {
-            let (i, a, b, c) = (cur + x + 1, cur + x, up + x + 1, up + x);
-            q0[x] = p0[i].wrapping_sub(med(p0[a], p0[b], p0[c]));
-            q1[x] = p1[i].wrapping_sub(med(p1[a], p1[b], p1[c]));
-            q2[x] = p2[i].wrapping_sub(med(p2[a], p2[b], p2[c]));
+        for (p, q) in [(p0, q0), (p1, q1), (p2, q2)] {
+            let (above, this) = (&p[up + x..up + sw], &p[cur + x..cur + sw]);
+            med_residual_row(above, this, &mut q[x..]);
         }
+    }
+}
+
+/// `out[i] = this[i + 1] - MED(this[i], above[i + 1], above[i])` for one
+/// plane's row: pixel `i + 1` of `this` and `above` (the row above) is the
+/// one predicted, pixel `i` its left neighbour. Every pixel is known to the
+/// encoder, so unlike the decoder's chain this loop has no dependency from
+/// pixel to pixel, and it is written as zipped slices so that it compiles to
+/// vector instructions (16 pixels per step with SSE2).
+fn med_residual_row(above: &[u8], this: &[u8], out: &mut [u8]) {
+    let left_up = above.iter().zip(&above[1..]);
+    let left_this = this.iter().zip(&this[1..]);
+    for (o, ((&c, &b), (&a, &x))) in out.iter_mut().zip(left_up.zip(left_this)) {
+        *o = x.wrapping_sub(med(a, b, c));
     }
 }
 
