@@ -46,6 +46,18 @@ fn roundtrip(frames: &[(Size, Vec<u8>)], cfg: EncoderConfig) -> Vec<EncodedKind>
     kinds
 }
 
+/// Noise bytes from a xorshift32 generator seeded with `seed` (incompressible
+/// and without repeats: every tile of a noise frame is a PIXELS tile).
+fn noise(seed: u32) -> impl FnMut() -> u8 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as u8
+    }
+}
+
 /// Loads a zstd-compressed raw BGRA sample from testdata.
 pub(crate) fn sample(name: &str, size: Size) -> Vec<(Size, Vec<u8>)> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -132,33 +144,22 @@ fn a_delta_that_would_exhaust_the_work_budget_is_the_next_keyframe() {
     let mut frames = sample("term-960x540-40f.bgra.zst", Size::new(960, 540));
     frames.truncate(12);
     let size = frames[0].0;
-    let mut x = 0x9E37_79B9u32;
-    let noise: Vec<u8> = (0..size.area() * 4)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
+    let mut byte = noise(0x9E37_79B9);
+    frames.insert(6, (size, (0..size.area() * 4).map(|_| byte()).collect()));
+    // Only the work rule (the byte rules out of reach).
+    let work_only = |percent| {
+        EncoderConfig::default().keyframes(KeyframePolicy {
+            max_delta_bytes: u64::MAX / 8,
+            key_ratio: 0,
+            max_delta_work_percent: percent,
+            max_frames: None,
         })
-        .collect();
-    frames.insert(6, (size, noise));
-    let cfg = EncoderConfig::default().keyframes(KeyframePolicy {
-        max_delta_bytes: u64::MAX / 8,
-        key_ratio: 0,
-        max_delta_work_percent: 200,
-        max_frames: None,
-    });
-    let kinds = roundtrip(&frames, cfg);
+    };
+    let kinds = roundtrip(&frames, work_only(200));
     assert_eq!(kinds[6], EncodedKind::Key, "{kinds:?}");
     assert_ne!(kinds[7], EncodedKind::Key, "{kinds:?}");
     // Without the work rule the new screen is a delta like any other.
-    let cfg = EncoderConfig::default().keyframes(KeyframePolicy {
-        max_delta_bytes: u64::MAX / 8,
-        key_ratio: 0,
-        max_delta_work_percent: 0,
-        max_frames: None,
-    });
-    let kinds = roundtrip(&frames, cfg);
+    let kinds = roundtrip(&frames, work_only(0));
     assert_eq!(kinds[6], EncodedKind::Delta, "{kinds:?}");
 }
 
@@ -211,18 +212,12 @@ fn delta_without_keyframe_and_garbage_are_errors() {
 fn narrow_and_short_frames_of_noise_roundtrip() {
     // Noise makes every tile a PIXELS tile: tile edges, the frame's left
     // edge and one-pixel-wide or -high frames go through the row decoders.
-    let mut seed = 0x9E37_79B9u32;
-    let mut noise = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed as u8
-    };
+    let mut byte = noise(0x9E37_79B9);
     for w in (1..=20).chain([31, 32, 33, 65]) {
         for h in [1, 2, 3, 16, 17, 33] {
             let size = Size::new(w, h);
             let frames: Vec<_> = (0..2)
-                .map(|_| (size, (0..w * h * 4).map(|_| noise()).collect()))
+                .map(|_| (size, (0..w * h * 4).map(|_| byte()).collect()))
                 .collect();
             roundtrip(&frames, EncoderConfig::default());
         }
@@ -394,17 +389,8 @@ fn cached_tiles_survive_their_position_being_overwritten() {
     // (its slot still refers to position 0 when that packet starts); and a
     // new tile F is copied from position 3, which that packet leaves as it is.
     let size = Size::new(64, 64);
-    let mut x = 0x2545_F491u32;
-    let mut tile = || -> Vec<u8> {
-        (0..32 * 32 * 4)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect()
-    };
+    let mut byte = noise(0x2545_F491);
+    let mut tile = || -> Vec<u8> { (0..32 * 32 * 4).map(|_| byte()).collect() };
     let [a, b, c, d, e, f] = [tile(), tile(), tile(), tile(), tile(), tile()];
     let frame = |t: [&Vec<u8>; 4]| -> (Size, Vec<u8>) {
         let mut px = vec![0u8; 64 * 64 * 4];
