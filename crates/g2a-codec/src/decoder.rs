@@ -791,8 +791,10 @@ impl Frames {
     ) {
         let Some(size) = self.size else { return };
         let (w, h) = (size.width as usize, size.height as usize);
-        self.saved.clear();
-        self.saved.resize(ctl.len(), false);
+        if save_copy_sources {
+            self.saved.clear();
+            self.saved.resize(ctl.len(), false);
+        }
         let rb = w * 4;
         for (at, &code) in ctl.iter().enumerate() {
             let (x0, y0) = (at % tw * TILE, at / tw * TILE);
