@@ -55,9 +55,11 @@ impl TileCache {
     /// its pixels: the caller [`fill`](TileCache::fill)s it before it is read.
     pub(crate) fn claim(&mut self) -> usize {
         let slot = self.next;
-        let need = (slot + 1) * TILE_BYTES;
-        if self.data.len() < need {
-            self.data.resize(need, 0);
+        if self.data.is_empty() {
+            // The whole ring at once: a zeroed allocation this big is mapped
+            // lazily (no zero-filling, each page faulted in when first
+            // written), where growing slot by slot reallocated and copied.
+            self.data = vec![0; SLOTS * TILE_BYTES];
         }
         self.next = (slot + 1) % SLOTS;
         self.filled = self.filled.max(slot + 1);

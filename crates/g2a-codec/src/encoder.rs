@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::Write;
 
 use g2a_core::{FrameRef, Limits, Size};
 
 use crate::cache::{cacheable, hash_tile, TileCache};
+use crate::motion::MotionSearch;
 use crate::pixel::{bgr, med, planes, TILE};
 use crate::{op, packet, CodecError};
 
@@ -75,7 +75,7 @@ impl Default for EncoderConfig {
     fn default() -> Self {
         EncoderConfig {
             keyframes: KeyframePolicy::default(),
-            level: 3,
+            level: 1,
             motion_search: true,
             limits: Limits::default(),
         }
@@ -149,7 +149,9 @@ pub struct Encoder {
     cfg: EncoderConfig,
     size: Option<Size>,
     prev: Vec<u8>,
-    zstd: Option<zstd::stream::write::Encoder<'static, Vec<u8>>>,
+    /// The zstd stream of the current keyframe group; the context is reset,
+    /// not recreated, at a keyframe (its 16 MiB window and tables stay).
+    zstd: Option<zstd::zstd_safe::CCtx<'static>>,
     since_key_bytes: u64,
     since_key_frames: u64,
     last_key_bytes: u64,
@@ -157,9 +159,8 @@ pub struct Encoder {
     cache: TileCache,
     /// Hash of each cache slot's tile → slot, for lookups.
     cache_index: HashMap<u64, u32, IdHash>,
-    /// Segment hash → position in the previous frame (motion search), kept
-    /// between frames for its capacity.
-    seg_map: HashMap<u64, (u32, u32), IdHash>,
+    /// Motion search state, kept between frames for its capacity.
+    motion: MotionSearch,
     /// The hash stored in each slot (to drop it from the index on reuse).
     slot_hash: Vec<u64>,
     /// Decoding work of the frame being coded (see `max_delta_work_percent`).
@@ -211,7 +212,7 @@ impl Encoder {
             since_key_work: 0,
             cache: TileCache::default(),
             cache_index: HashMap::default(),
-            seg_map: HashMap::default(),
+            motion: MotionSearch::default(),
             slot_hash: Vec::new(),
             work: 0,
             stats: EncoderStats::default(),
@@ -291,12 +292,28 @@ impl Encoder {
                     return Ok(EncodedKind::Unchanged);
                 }
             }
-            let mvs = if !key && self.cfg.motion_search {
-                self.motion_candidates(frame, tw, th)
+            // A packed view of the frame (rows back to back).
+            let packed: std::borrow::Cow<'_, [u8]> = if frame.is_packed() {
+                std::borrow::Cow::Borrowed(&frame.data()[..w * h * 4])
             } else {
-                Vec::new()
+                let mut v = Vec::with_capacity(w * h * 4);
+                for y in 0..h {
+                    v.extend_from_slice(frame.row(y as u32));
+                }
+                std::borrow::Cow::Owned(v)
             };
-            self.code_tiles(frame, key, &mvs, tw, th);
+            let mut mvs = Vec::new();
+            if !key && self.cfg.motion_search {
+                mvs = self
+                    .motion
+                    .candidates(&packed, &self.prev, (w, h), &self.dirty, tw);
+                for &mv in &self.recent_mvs {
+                    if !mvs.contains(&mv) && mvs.len() < 16 {
+                        mvs.push(mv);
+                    }
+                }
+            }
+            self.code_tiles(&packed, (w, h), key, &mvs, tw, th);
             // A delta that would take its group's decoding work to the
             // budget is coded as the next group's keyframe instead: a seek
             // to the end of a group never pays for it (a big change, often
@@ -326,7 +343,13 @@ impl Encoder {
             out.push(packet::KEY);
             put_varint(out, size.width.into());
             put_varint(out, size.height.into());
-            self.zstd = Some(new_zstd(self.cfg.level)?);
+            match self.zstd.as_mut() {
+                Some(z) => {
+                    z.reset(zstd::zstd_safe::ResetDirective::SessionOnly)
+                        .map_err(zstd_error)?;
+                }
+                None => self.zstd = Some(new_zstd(self.cfg.level)?),
+            }
         } else {
             out.push(packet::DELTA);
         }
@@ -335,10 +358,7 @@ impl Encoder {
             Some(z) => z,
             None => self.zstd.insert(new_zstd(self.cfg.level)?),
         };
-        z.write_all(&self.body)
-            .map_err(|e| CodecError::Zstd(e.to_string()))?;
-        z.flush().map_err(|e| CodecError::Zstd(e.to_string()))?;
-        out.append(z.get_mut());
+        deflate(z, &self.body, out)?;
 
         // The previous frame becomes this one, tile by tile.
         for ty in 0..th {
@@ -437,112 +457,21 @@ impl Encoder {
         }
     }
 
-    /// Candidate motion vectors (source minus destination) for the dirty
-    /// tiles: matches of 16-pixel row segments of this frame in the previous
-    /// frame's changed area, voted over all dirty tiles (CODEC.md §5).
-    fn motion_candidates(&mut self, frame: &FrameRef<'_>, tw: usize, th: usize) -> Vec<(i32, i32)> {
-        const SEG: usize = 16;
-        let w = frame.size().width as usize;
-        let h = frame.size().height as usize;
-        let n_dirty = self.dirty.iter().filter(|&&d| d).count();
-        let mut cands: Vec<(i32, i32)> = Vec::new();
-        if n_dirty >= 2 && w >= SEG {
-            // bounding box of the dirty tiles
-            let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-            for ty in 0..th {
-                for tx in 0..tw {
-                    if self.dirty[ty * tw + tx] {
-                        x0 = x0.min(tx * TILE);
-                        y0 = y0.min(ty * TILE);
-                        x1 = x1.max(((tx + 1) * TILE).min(w));
-                        y1 = y1.max(((ty + 1) * TILE).min(h));
-                    }
-                }
-            }
-            // Content moves vertically farther than the changed area shows
-            // (scrolls), so search the previous frame a little beyond it.
-            let (sy0, sy1) = (y0.saturating_sub(TILE * 4), (y1 + TILE * 4).min(h));
-            let area = (x1 - x0) * (sy1 - sy0);
-            let step = area.div_ceil(1 << 17).clamp(2, 16);
-            let row_bytes = w * 4;
-            let mut map = std::mem::take(&mut self.seg_map);
-            map.clear();
-            let mut y = sy0.div_ceil(step) * step;
-            while y < sy1 {
-                let row = &self.prev[y * row_bytes..(y + 1) * row_bytes];
-                for x in x0..=(x1.saturating_sub(SEG)) {
-                    let seg = &row[x * 4..(x + SEG) * 4];
-                    if seg[..(SEG - 1) * 4] == seg[4..] {
-                        continue; // uniform: matches everywhere
-                    }
-                    map.entry(hash64(seg)).or_insert((x as u32, y as u32));
-                }
-                y += step;
-            }
-            let mut votes: HashMap<(i32, i32), u32> = HashMap::new();
-            for ty in 0..th {
-                for tx in 0..tw {
-                    if !self.dirty[ty * tw + tx] {
-                        continue;
-                    }
-                    let x = tx * TILE;
-                    if x + SEG > w {
-                        continue;
-                    }
-                    for y in ty * TILE..(ty * TILE + step).min(h) {
-                        let seg = &frame.row(y as u32)[x * 4..(x + SEG) * 4];
-                        if seg[..(SEG - 1) * 4] == seg[4..] {
-                            continue;
-                        }
-                        if let Some(&(px, py)) = map.get(&hash64(seg)) {
-                            let mv = (px as i32 - x as i32, py as i32 - y as i32);
-                            if mv != (0, 0) {
-                                *votes.entry(mv).or_insert(0) += 1;
-                            }
-                        }
-                    }
-                }
-            }
-            self.seg_map = map;
-            let mut v: Vec<_> = votes.into_iter().filter(|&(_, n)| n >= 2).collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            cands.extend(v.iter().take(12).map(|&(mv, _)| mv));
-        }
-        for &mv in &self.recent_mvs {
-            if !cands.contains(&mv) && cands.len() < 16 {
-                cands.push(mv);
-            }
-        }
-        cands
-    }
-
     /// Chooses and writes each tile's coding (CODEC.md §3).
     fn code_tiles(
         &mut self,
-        frame: &FrameRef<'_>,
+        buf: &[u8],
+        (w, h): (usize, usize),
         key: bool,
         mvs: &[(i32, i32)],
         tw: usize,
         th: usize,
     ) {
-        let w = frame.size().width as usize;
-        let h = frame.size().height as usize;
         self.ctl.clear();
         self.idx.clear();
         self.res.clear();
         self.work = 0;
         let mut used = vec![0u32; mvs.len()];
-        // A packed view of the current frame for the predictor's neighbours.
-        let packed: std::borrow::Cow<'_, [u8]> = if frame.is_packed() {
-            std::borrow::Cow::Borrowed(&frame.data()[..w * h * 4])
-        } else {
-            let mut v = Vec::with_capacity(w * h * 4);
-            for y in 0..h {
-                v.extend_from_slice(frame.row(y as u32));
-            }
-            std::borrow::Cow::Owned(v)
-        };
-        let buf: &[u8] = &packed;
         let mut palette: Vec<u32> = Vec::with_capacity(16);
         for ty in 0..th {
             for tx in 0..tw {
@@ -767,26 +696,49 @@ fn med_residual_row(above: &[u8], this: &[u8], out: &mut [u8]) {
     }
 }
 
-fn new_zstd(level: i32) -> Result<zstd::stream::write::Encoder<'static, Vec<u8>>, CodecError> {
-    let mut z = zstd::stream::write::Encoder::new(Vec::new(), level)
-        .map_err(|e| CodecError::Zstd(e.to_string()))?;
-    z.window_log(crate::WINDOW_LOG)
-        .map_err(|e| CodecError::Zstd(e.to_string()))?;
-    z.long_distance_matching(true)
-        .map_err(|e| CodecError::Zstd(e.to_string()))?;
+fn zstd_error(code: usize) -> CodecError {
+    CodecError::Zstd(zstd::zstd_safe::get_error_name(code).to_string())
+}
+
+fn new_zstd(level: i32) -> Result<zstd::zstd_safe::CCtx<'static>, CodecError> {
+    use zstd::zstd_safe::{CCtx, CParameter};
+    let mut z = CCtx::try_create()
+        .ok_or_else(|| CodecError::Zstd("cannot allocate a zstd context".into()))?;
+    z.set_parameter(CParameter::CompressionLevel(level))
+        .map_err(zstd_error)?;
+    z.set_parameter(CParameter::WindowLog(crate::WINDOW_LOG))
+        .map_err(zstd_error)?;
+    z.set_parameter(CParameter::EnableLongDistanceMatching(true))
+        .map_err(zstd_error)?;
     Ok(z)
 }
 
-fn hash64(b: &[u8]) -> u64 {
-    let mut h: u64 = 0x243F_6A88_85A3_08D3;
-    for c in b.chunks_exact(8) {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(c);
-        // Mask the fourth byte of each pixel (alpha or padding).
-        let v = u64::from_le_bytes(a) & 0x00FF_FFFF_00FF_FFFF;
-        h = (h ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+/// Compresses `body` into the stream and flushes it (the stream goes on, so
+/// the next packet may refer to this one), appending to `out`.
+fn deflate(
+    z: &mut zstd::zstd_safe::CCtx<'static>,
+    body: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    use zstd::zstd_safe::zstd_sys::ZSTD_EndDirective::ZSTD_e_flush;
+    use zstd::zstd_safe::{compress_bound, InBuffer, OutBuffer};
+    let mut input = InBuffer::around(body);
+    out.reserve(compress_bound(body.len()) + 64);
+    loop {
+        // zstd writes into the spare capacity and sets the length.
+        let at = out.len();
+        let left = z
+            .compress_stream2(
+                &mut OutBuffer::around_pos(out, at),
+                &mut input,
+                ZSTD_e_flush,
+            )
+            .map_err(zstd_error)?;
+        if left == 0 && input.pos() == body.len() {
+            return Ok(());
+        }
+        out.reserve(left.max(1 << 12));
     }
-    h
 }
 
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {

@@ -36,6 +36,7 @@ mod cache;
 mod decoder;
 mod encoder;
 mod error;
+mod motion;
 mod pixel;
 
 pub use decoder::{Decoder, FrameView};

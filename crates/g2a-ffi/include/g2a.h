@@ -94,7 +94,7 @@ typedef struct {
    */
   g2a_cap_policy cap_policy;
   /**
-   * zstd compression level of the screen codec, 1 to 19. Default: 3.
+   * zstd compression level of the screen codec, 1 to 19. Default: 1.
    */
   int32_t compression_level;
   /**

@@ -241,7 +241,7 @@ pub struct g2a_recorder_options {
     /// What happens at the cap: a `G2A_CAP_*` value. Default:
     /// `G2A_CAP_CONTINUE`.
     pub cap_policy: g2a_cap_policy,
-    /// zstd compression level of the screen codec, 1 to 19. Default: 3.
+    /// zstd compression level of the screen codec, 1 to 19. Default: 1.
     pub compression_level: i32,
     /// Start a keyframe once the delta frames since the last one exceed
     /// this many bytes (bounds seek cost). Default: 1048576.

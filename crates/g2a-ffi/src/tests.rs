@@ -99,7 +99,7 @@ fn options_defaults_match_the_recorder() {
     let o = default_options();
     assert_eq!(o.size_cap_bytes, g2a_format::DEFAULT_SIZE_CAP);
     assert_eq!(o.cap_policy, G2A_CAP_CONTINUE);
-    assert_eq!(o.compression_level, 3);
+    assert_eq!(o.compression_level, 1);
     assert_eq!(o.queue_frames, 0);
     assert_eq!(o.queue_full, G2A_QUEUE_FULL_DROP);
     assert_eq!(o.keyframe_max_frames, 0);

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use g2a::{Player, Recorder, RecorderOptions};
+use g2a::{EncoderConfig, Player, Recorder, RecorderOptions};
 use g2a_core::{FrameRef, PixelFormat, Size, Timestamp};
 use g2a_format::{
     CodecId, EncryptionInfo, EventKind, MediaType, PayloadCipher, Reader, Record, RecordingSide,
@@ -98,9 +98,17 @@ impl PayloadCipher for GoldenCipher {
     }
 }
 
+/// The recorder options of the golden files: the default ones with the
+/// encoder's zstd level pinned to 3, the default when the files were
+/// written. The level is the encoder's choice, not the format's (any level
+/// decodes the same), so a later change of the default leaves these bytes.
+fn golden_options() -> RecorderOptions {
+    RecorderOptions::default().encoder(EncoderConfig::default().level(3))
+}
+
 /// Writes the all-kinds recording to `path`.
 fn write_all_kinds(path: &Path) {
-    write_all_kinds_with(path, RecorderOptions::default());
+    write_all_kinds_with(path, golden_options());
 }
 
 /// The all-kinds recording, encrypted with [`GoldenCipher`].
@@ -109,7 +117,7 @@ fn write_sealed(path: &Path) {
         scheme: "g2a-golden-xor".into(),
         key_block: b"key 0x5a".to_vec(),
     };
-    let opts = RecorderOptions::default().encrypt(SharedCipher::new(GoldenCipher(0x5a)), info);
+    let opts = golden_options().encrypt(SharedCipher::new(GoldenCipher(0x5a)), info);
     write_all_kinds_with(path, opts);
 }
 

@@ -44,8 +44,9 @@ pub(crate) struct RecordingOptions {
     /// (bounds the cost of a seek).
     #[arg(long, default_value_t = 1 << 20)]
     keyframe_bytes: u64,
-    /// zstd level of the screen codec (1-19).
-    #[arg(long, default_value_t = 3)]
+    /// zstd level of the screen codec (1-19; higher levels are slower and
+    /// rarely smaller on screen content).
+    #[arg(long, default_value_t = 1)]
     level: i32,
     /// Encrypt the recording to a portal's public key (`age1…`, printed by
     /// `g2a catalog recipient`); replaying it then needs the portal's
