@@ -51,6 +51,11 @@ impl TileCache {
         slot
     }
 
+    /// The slot the next [`claim`](TileCache::claim) takes.
+    pub(crate) fn next_slot(&self) -> usize {
+        self.next
+    }
+
     /// Takes the next slot of the ring (counted as filled) without writing
     /// its pixels: the caller [`fill`](TileCache::fill)s it before it is read.
     pub(crate) fn claim(&mut self) -> usize {
@@ -123,6 +128,68 @@ impl TileCache {
 
 /// No slot or no position.
 const NONE: u32 = u32::MAX;
+/// A slot whose pixels were dropped (see [`LazyCache::flush_pos_unless`]):
+/// no packet may read it until it is claimed again.
+const DROPPED: u32 = u32::MAX - 1;
+
+/// A set of cache slots (one bit each).
+#[derive(Debug, Clone)]
+pub(crate) struct SlotSet([u64; SLOTS / 64]);
+
+impl Default for SlotSet {
+    fn default() -> Self {
+        SlotSet([0; SLOTS / 64])
+    }
+}
+
+impl SlotSet {
+    /// Empties the set.
+    pub(crate) fn clear(&mut self) {
+        self.0 = [0; SLOTS / 64];
+    }
+
+    /// Whether `slot` is in the set.
+    pub(crate) fn contains(&self, slot: usize) -> bool {
+        slot < SLOTS && self.0[slot / 64] >> (slot % 64) & 1 == 1
+    }
+
+    /// Adds `slot`.
+    pub(crate) fn insert(&mut self, slot: usize) {
+        if slot < SLOTS {
+            self.0[slot / 64] |= 1 << (slot % 64);
+        }
+    }
+
+    /// Adds every slot not in `except`.
+    pub(crate) fn insert_all_but(&mut self, except: &SlotSet) {
+        for (a, b) in self.0.iter_mut().zip(&except.0) {
+            *a |= !b;
+        }
+    }
+
+    /// Adds the `n` slots of the ring from `start` on (wrapping), except
+    /// those in `except`.
+    pub(crate) fn insert_ring_range_but(&mut self, start: usize, n: usize, except: &SlotSet) {
+        if n >= SLOTS {
+            self.insert_all_but(except);
+            return;
+        }
+        let (mut at, mut left) = (start % SLOTS, n);
+        while left > 0 {
+            // Bits [at, at + k) of one word.
+            let bit = at % 64;
+            let k = left.min(64 - bit).min(SLOTS - at);
+            let mask = if k == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << k) - 1) << bit
+            };
+            self.0[at / 64] |= mask & !except.0[at / 64];
+            left -= k;
+            at = (at + k) % SLOTS;
+        }
+    }
+}
 
 /// The decoder's tile cache: a slot is stored as "the tile at position
 /// `p` of the frame" and its pixels are copied only when they are about to
@@ -155,7 +222,12 @@ impl LazyCache {
 
     /// True when `slot` is filled (a packet may name it).
     pub(crate) fn has(&self, slot: usize) -> bool {
-        self.cache.get(slot).is_some()
+        self.cache.get(slot).is_some() && self.pos_of[slot] != DROPPED
+    }
+
+    /// The slot the next stored tile takes.
+    pub(crate) fn next_slot(&self) -> usize {
+        self.cache.next_slot()
     }
 
     /// Stores the tile at position `pos` (`pos` must have no pending slot:
@@ -163,7 +235,7 @@ impl LazyCache {
     pub(crate) fn store(&mut self, pos: usize) {
         let slot = self.cache.claim();
         let old = self.pos_of[slot];
-        if old != NONE {
+        if old != NONE && old != DROPPED {
             // The slot's previous tile is gone from the ring.
             self.slot_of[old as usize] = NONE;
         }
@@ -185,10 +257,34 @@ impl LazyCache {
         }
     }
 
+    /// Like [`flush_pos`](LazyCache::flush_pos), but the pixels of a slot
+    /// in `dropped` are dropped instead of copied: the caller knows that
+    /// no packet reads that slot before it is claimed again. The slot then
+    /// counts as empty until it is stored again ([`has`](LazyCache::has) is
+    /// false), so a packet naming it anyway is refused, never given stale
+    /// pixels. Returns whether pixels were dropped.
+    pub(crate) fn flush_pos_unless(
+        &mut self,
+        pos: usize,
+        frame: &[u8],
+        w: usize,
+        tw: usize,
+        dropped: &SlotSet,
+    ) -> bool {
+        let slot = self.slot_of[pos];
+        if slot != NONE && dropped.contains(slot as usize) {
+            self.slot_of[pos] = NONE;
+            self.pos_of[slot as usize] = DROPPED;
+            return true;
+        }
+        self.flush_pos(pos, frame, w, tw);
+        false
+    }
+
     /// Copies `slot`'s pixels into the cache if they are still only in `frame`.
     pub(crate) fn flush_slot(&mut self, slot: usize, frame: &[u8], w: usize, tw: usize) {
         if let Some(&pos) = self.pos_of.get(slot) {
-            if pos != NONE {
+            if pos != NONE && pos != DROPPED {
                 self.flush_pos(pos as usize, frame, w, tw);
             }
         }

@@ -5,7 +5,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use g2a_core::{Limits, Size};
 
-use crate::cache::{cacheable, LazyCache, TileCache};
+use crate::cache::{cacheable, LazyCache, SlotSet, TileCache, SLOTS};
 use crate::error::malformed;
 use crate::pixel::{med, planes, TILE};
 use crate::{op, packet, CodecError};
@@ -73,6 +73,14 @@ struct Frames {
     min_parallel_work: usize,
     /// Rows shared between the threads of a parallel decode.
     edges: Edges,
+    /// Cache slots the packet being applied may drop instead of copying when
+    /// it overwrites their position (set by [`Decoder::decode_run`], which
+    /// reads ahead; empty otherwise).
+    droppable: SlotSet,
+    /// Scratch for [`droppable`].
+    read_ahead: SlotSet,
+    /// Slots dropped so far (tests check that dropping happens).
+    dropped: u64,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -148,6 +156,9 @@ impl Decoder {
                     .min(MAX_THREADS),
                 min_parallel_work: PARALLEL_WORK,
                 edges: Edges::default(),
+                droppable: SlotSet::default(),
+                read_ahead: SlotSet::default(),
+                dropped: 0,
             },
             body: Vec::new(),
             body2: Vec::new(),
@@ -173,6 +184,35 @@ impl Decoder {
     #[cfg(test)]
     pub(crate) fn set_min_parallel_work(&mut self, work: usize) {
         self.frames.min_parallel_work = work;
+    }
+
+    /// [`Decoder::decode_run`]'s applying side on one thread, with every
+    /// packet inflated first, so that it sees all of the run ahead (the
+    /// threaded run sees what the other thread has inflated so far).
+    #[cfg(test)]
+    pub(crate) fn decode_run_seeing_all_ahead(
+        &mut self,
+        packets: &[&[u8]],
+    ) -> Result<FrameView<'_>, CodecError> {
+        let mut inflated = Vec::new();
+        for p in packets {
+            let mut b = Vec::new();
+            let k = self.inflater.packet(p, &mut b)?;
+            let key = matches!(k, Kind::Key(_));
+            let u = self.inflater.size.and_then(|size| cache_use(&b, size, key));
+            inflated.push((k, b, u));
+        }
+        for (i, (k, b, u)) in inflated.iter().enumerate() {
+            let ahead = inflated[i + 1..].iter().map(|(_, _, u)| u.as_ref());
+            self.frames.apply_in_run(*k, b, u.as_ref(), ahead, None)?;
+        }
+        self.frame().ok_or(CodecError::NeedKeyframe)
+    }
+
+    /// Cached tiles dropped instead of copied so far (see `decode_run`).
+    #[cfg(test)]
+    pub(crate) fn dropped_tiles(&self) -> u64 {
+        self.frames.dropped
     }
 
     /// Forgets the current frame: the next packet must be a keyframe.
@@ -233,7 +273,7 @@ impl Decoder {
     /// stages overlap: another thread inflates the packets ahead while this
     /// one applies them, so a run costs about the larger of its inflating
     /// (zstd) and applying times rather than their sum. That thread runs at
-    /// most 32 packets or 16 MiB of bodies ahead (plus the body it is
+    /// most 128 packets or 24 MiB of bodies ahead (plus the body it is
     /// inflating), and waits between packets while a big packet's tiles are
     /// decoded on several threads.
     ///
@@ -262,7 +302,8 @@ impl Decoder {
             // costs tens of microseconds, and a seek's run has hundreds of
             // small packets. Unchanged packets have no body and are only
             // checked. Bodies come back to be reused.
-            let (tx, rx) = mpsc::sync_channel::<Result<(Kind, Vec<u8>), CodecError>>(AHEAD);
+            type Inflated = Result<(Kind, Vec<u8>, Option<CacheUse>), CodecError>;
+            let (tx, rx) = mpsc::sync_channel::<Inflated>(AHEAD);
             let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
             // The biggest body first: a run starts with a keyframe.
             let mut spares = vec![std::mem::take(body), std::mem::take(body2)];
@@ -312,9 +353,14 @@ impl Decoder {
                     };
                     let before = b.capacity();
                     let r = cores
-                        .inflating(|| inflater.packet(p, &mut b))
-                        .map(|k| (k, b));
-                    if let Ok((_, b)) = &r {
+                        .inflating(|| {
+                            let k = inflater.packet(p, &mut b)?;
+                            let key = matches!(k, Kind::Key(_));
+                            let u = inflater.size.and_then(|size| cache_use(&b, size, key));
+                            Ok((k, u))
+                        })
+                        .map(|(k, u)| (k, b, u));
+                    if let Ok((_, b, _)) = &r {
                         bytes += b.capacity().saturating_sub(before);
                     }
                     let failed = r.is_err();
@@ -327,9 +373,29 @@ impl Decoder {
             });
             let mut applied = Ok(());
             let mut kept = Vec::new();
-            for item in &rx {
-                let item =
-                    item.and_then(|(kind, b)| frames.apply(kind, &b, Some(cores)).map(|()| b));
+            // Packets inflated and not yet applied: what they read from and
+            // claim in the tile cache tells which cached tiles need no copy
+            // (CODEC.md §8, "What the decoder copies").
+            let mut queue = std::collections::VecDeque::<Inflated>::new();
+            loop {
+                if queue.is_empty() {
+                    match rx.recv() {
+                        Ok(item) => queue.push_back(item),
+                        Err(_) => break,
+                    }
+                }
+                queue.extend(rx.try_iter());
+                let Some(item) = queue.pop_front() else {
+                    break;
+                };
+                let item = item.and_then(|(kind, b, u)| {
+                    let ahead = queue
+                        .iter()
+                        .map(|i| i.as_ref().ok().and_then(|(_, _, u)| u.as_ref()));
+                    frames
+                        .apply_in_run(kind, &b, u.as_ref(), ahead, Some(cores))
+                        .map(|()| b)
+                });
                 match item {
                     Ok(b) => {
                         if let Err(mpsc::SendError(b)) = back_tx.send(b) {
@@ -380,6 +446,108 @@ fn body_len(packet: &[u8]) -> usize {
     }
     c.varint()
         .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// What an inflated packet does to the tile cache, read before it is
+/// applied: [`Decoder::decode_run`] looks at the packets ahead to know
+/// which cached tiles it can drop instead of copying.
+#[derive(Debug, Default)]
+struct CacheUse {
+    /// A keyframe: it empties the cache.
+    key: bool,
+    /// Slots the packet reads (its CACHE tiles).
+    reads: Vec<u16>,
+    /// Slots it takes after it is applied (its cacheable tiles).
+    claims: usize,
+}
+
+/// The cache use of a packet body for frames of `size`, or `None` when the
+/// body doesn't hold together (applying it will say why).
+fn cache_use(body: &[u8], size: Size, key: bool) -> Option<CacheUse> {
+    let (w, h) = (size.width as usize, size.height as usize);
+    let (tw, th) = (w.div_ceil(TILE), h.div_ceil(TILE));
+    let mut c = Cursor { b: body, pos: 0 };
+    let n_mv = c.varint().ok()?;
+    if n_mv > 31 {
+        return None;
+    }
+    for _ in 0..2 * n_mv {
+        c.varint().ok()?;
+    }
+    let n_ctl = c.varint().ok()?;
+    if n_ctl != (tw * th) as u64 {
+        return None;
+    }
+    let ctl = c.take(n_ctl, "tile codes").ok()?;
+    let n_idx = c.varint().ok()?;
+    c.take(n_idx, "palette indices").ok()?;
+    let res = &body[c.pos..];
+    let mut u = CacheUse {
+        key,
+        ..CacheUse::default()
+    };
+    let mut rp = 0usize;
+    for (at, &code) in ctl.iter().enumerate() {
+        let (cw, ch) = (TILE.min(w - at % tw * TILE), TILE.min(h - at / tw * TILE));
+        rp += match code & 7 {
+            op::SOLID => 3,
+            op::PALETTE => 1 + 3 * (usize::from(*res.get(rp)?) + 1),
+            op::PIXELS => cw * ch * 3,
+            op::CACHE => {
+                let b = res.get(rp..rp + 2)?;
+                u.reads.push(u16::from_le_bytes([b[0], b[1]]));
+                2
+            }
+            _ => 0,
+        };
+        if cacheable(code, cw, ch) {
+            u.claims += 1;
+        }
+    }
+    (rp == res.len()).then_some(u)
+}
+
+/// Into `out`: the cache slots that the packet about to be applied (`this`;
+/// the ring's next slot is `next`) may drop instead of copying when it
+/// overwrites the tile they refer to, because `this` or a packet after it
+/// (`ahead`, in order) claims them again before any packet reads them. A
+/// `None` in `ahead` (a packet not understood) ends what is known, as does
+/// the end of `ahead`: a slot not claimed again by then is kept (the frames
+/// after the run may read it). `read` is scratch.
+fn droppable<'a>(
+    next: usize,
+    this: &CacheUse,
+    ahead: impl IntoIterator<Item = Option<&'a CacheUse>>,
+    out: &mut SlotSet,
+    read: &mut SlotSet,
+) {
+    out.clear();
+    read.clear();
+    // A packet reads the cache before it claims slots.
+    for &r in &this.reads {
+        read.insert(r.into());
+    }
+    out.insert_ring_range_but(next, this.claims, read);
+    let (mut next, mut claimed) = (next + this.claims, this.claims);
+    for u in ahead {
+        // After SLOTS claims every slot was either read or claimed again.
+        let Some(u) = u.filter(|_| claimed < SLOTS) else {
+            break;
+        };
+        if u.key {
+            // A keyframe empties the cache: what wasn't read is lost.
+            out.insert_all_but(read);
+            break;
+        }
+        for &r in &u.reads {
+            if !out.contains(r.into()) {
+                read.insert(r.into());
+            }
+        }
+        out.insert_ring_range_but(next, u.claims, read);
+        next += u.claims;
+        claimed += u.claims;
+    }
 }
 
 impl Inflater {
@@ -532,6 +700,27 @@ impl Inflater {
 }
 
 impl Frames {
+    /// Applies an inflated packet of a run (see [`Decoder::decode_run`]):
+    /// `u` is its cache use, `ahead` that of the packets inflated after it,
+    /// in order. Cached tiles that no packet reads before they are claimed
+    /// again are dropped instead of copied when the packet overwrites them.
+    fn apply_in_run<'a>(
+        &mut self,
+        kind: Kind,
+        body: &[u8],
+        u: Option<&CacheUse>,
+        ahead: impl IntoIterator<Item = Option<&'a CacheUse>>,
+        cores: Option<&Cores>,
+    ) -> Result<(), CodecError> {
+        if let (Kind::Delta, Some(u)) = (kind, u) {
+            let next = self.cache.next_slot();
+            droppable(next, u, ahead, &mut self.droppable, &mut self.read_ahead);
+        }
+        let r = self.apply(kind, body, cores);
+        self.droppable.clear();
+        r
+    }
+
     /// Applies an inflated packet to the frame.
     ///
     /// `cores`: see [`Cores`].
@@ -826,7 +1015,12 @@ impl Frames {
                 }
                 _ => {}
             }
-            self.cache.flush_pos(at, &self.cur, w, tw);
+            if self
+                .cache
+                .flush_pos_unless(at, &self.cur, w, tw, &self.droppable)
+            {
+                self.dropped += 1;
+            }
         }
     }
 
@@ -951,9 +1145,12 @@ impl Cores {
 
 /// How many bodies the inflating thread of [`Decoder::decode_run`] may run
 /// ahead of the applying one, and how many bytes of bodies it may hold
-/// (one body may take it past that: a whole 1080p keyframe is 6 MB).
-const AHEAD: usize = 32;
-const AHEAD_BYTES: usize = 16 << 20;
+/// (one body may take it past that: a whole 1080p keyframe is 6 MB). The
+/// further it runs ahead, the more cached tiles the applying side knows it
+/// can drop (measured 24 Nov on `desktop-1080`'s group ends: 32 bodies or
+/// 16 MiB, worst 26.9–29.0 ms; 128 or 24 MiB, 21.0–23.2 ms; no limit, the same).
+const AHEAD: usize = 128;
+const AHEAD_BYTES: usize = 24 << 20;
 
 /// Most threads a decoder uses.
 const MAX_THREADS: usize = 4;
@@ -1555,5 +1752,89 @@ mod med_row_tests {
                 med(1, 0, 255)
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod droppable_tests {
+    use super::*;
+
+    fn delta(reads: &[u16], claims: usize) -> CacheUse {
+        CacheUse {
+            key: false,
+            reads: reads.to_vec(),
+            claims,
+        }
+    }
+
+    fn set_of(out: &SlotSet) -> Vec<usize> {
+        (0..SLOTS).filter(|&s| out.contains(s)).collect()
+    }
+
+    #[test]
+    fn slots_claimed_again_before_any_read_are_droppable_and_the_rest_kept() {
+        let (mut out, mut read) = (SlotSet::default(), SlotSet::default());
+        // The ring is at 4090: this packet claims 4090..4096 and 0..4 and
+        // reads 4093 (read before claimed: kept); the next packet reads
+        // 10 and 5, then claims 4..12: 5 and 10 are kept (read before their
+        // claim), 4 and 6..10 and 11 droppable.
+        let this = delta(&[4093], 10);
+        let ahead = [delta(&[10, 5], 8)];
+        droppable(4090, &this, ahead.iter().map(Some), &mut out, &mut read);
+        let want: Vec<usize> = (0..4)
+            .chain([4, 6, 7, 8, 9, 11])
+            .chain([4090, 4091, 4092, 4094, 4095])
+            .collect();
+        assert_eq!(set_of(&out), want);
+    }
+
+    #[test]
+    fn a_read_after_the_claim_again_reads_the_new_tile() {
+        let (mut out, mut read) = (SlotSet::default(), SlotSet::default());
+        // Slot 7 is claimed again by the next packet, then read by the one
+        // after: that read is of the new tile, so the old one may go.
+        let ahead = [delta(&[], 8), delta(&[7], 0)];
+        droppable(
+            0,
+            &delta(&[], 0),
+            ahead.iter().map(Some),
+            &mut out,
+            &mut read,
+        );
+        assert_eq!(set_of(&out), (0..8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn what_is_not_known_is_kept_and_a_keyframe_drops_what_was_not_read() {
+        let (mut out, mut read) = (SlotSet::default(), SlotSet::default());
+        // A packet that could not be read ends the lookahead: the claims
+        // after it don't count.
+        let ahead = [None, Some(delta(&[], 100))];
+        droppable(
+            0,
+            &delta(&[], 0),
+            ahead.iter().map(Option::as_ref),
+            &mut out,
+            &mut read,
+        );
+        assert!(set_of(&out).is_empty());
+        // A keyframe empties the cache: every slot not read before it goes.
+        let key = CacheUse {
+            key: true,
+            ..CacheUse::default()
+        };
+        let ahead = [delta(&[3], 0), key];
+        droppable(
+            0,
+            &delta(&[9], 0),
+            ahead.iter().map(Some),
+            &mut out,
+            &mut read,
+        );
+        assert_eq!(set_of(&out).len(), SLOTS - 2);
+        assert!(!out.contains(3) && !out.contains(9));
+        // The end of the run keeps what wasn't claimed again.
+        droppable(100, &delta(&[], 2), [], &mut out, &mut read);
+        assert_eq!(set_of(&out), [100, 101]);
     }
 }

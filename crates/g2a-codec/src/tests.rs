@@ -425,6 +425,51 @@ fn cached_tiles_survive_their_position_being_overwritten() {
 }
 
 #[test]
+fn a_seek_drops_cached_tiles_claimed_again_before_a_read_and_keeps_the_rest() {
+    // 1024x512: 512 full tiles, so eight frames of new noise fill the
+    // 4,096-slot ring. Frames 0-9 are new noise, frame 10 is frame 2 again:
+    // its tiles are cache references to the slots frame 2 took, which
+    // frame 3 overwrote in the picture (they must be kept), while the slots
+    // of frames 0 and 1 are claimed again by frames 8 and 9 before anything
+    // reads them (a seek may drop them); the others are never claimed again
+    // in the run, and frames after it might read them (kept).
+    let size = Size::new(1024, 512);
+    let mut byte = noise(0x9E37_79B9);
+    let mut frames: Vec<(Size, Vec<u8>)> = (0..10)
+        .map(|_| (size, (0..1024 * 512 * 4).map(|_| byte()).collect()))
+        .collect();
+    frames.push(frames[2].clone());
+    // One keyframe group (noise would soon reach the work and byte budgets).
+    let policy = KeyframePolicy {
+        max_delta_work_percent: 0,
+        max_delta_bytes: u64::MAX,
+        ..KeyframePolicy::default()
+    };
+    let cfg = EncoderConfig::default()
+        .motion_search(false)
+        .keyframes(policy);
+    let packets = encode_all(&frames, cfg);
+    assert_eq!(packets[0].0, EncodedKind::Key);
+    assert!(packets[1..].iter().all(|p| p.0 == EncodedKind::Delta));
+    let run: Vec<&[u8]> = packets.iter().map(|p| &p.1[..]).collect();
+    let same = |out: &FrameView<'_>, want: &[u8]| {
+        out.data
+            .chunks_exact(4)
+            .zip(want.chunks_exact(4))
+            .all(|(a, b)| a[..3] == b[..3])
+    };
+    let mut dec = Decoder::new(Limits::default());
+    let out = dec.decode_run_seeing_all_ahead(&run).unwrap();
+    assert!(same(&out, &frames[10].1), "frame 10 decoded as a run");
+    // Frames 0 and 1 took 2 x 512 slots, dropped when frames 1 and 2
+    // overwrote their tiles; frame 2's were kept for frame 10.
+    assert_eq!(dec.dropped_tiles(), 2 * 512);
+    // The same with the other thread inflating (it sees less ahead), and
+    // every shorter run.
+    check_runs(&frames, &packets, 2);
+}
+
+#[test]
 fn content_coming_back_is_a_cache_reference() {
     // A terminal screen, then a desktop screen, then the terminal again (a
     // window switched back): the third frame refers to cached tiles.
