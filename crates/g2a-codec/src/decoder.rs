@@ -732,11 +732,14 @@ impl Frames {
                 // A keyframe writes every pixel: the buffers are only
                 // resized (and zeroed) when the size changes.
                 let n = (size.area() * 4) as usize;
-                if self.cur.len() != n || self.prev.len() != n {
-                    self.cur.clear();
-                    self.cur.resize(n, 0);
-                    self.prev.clear();
-                    self.prev.resize(n, 0);
+                if self.cur.len() != n {
+                    // A zeroed allocation this big is mapped lazily: no
+                    // zero-filling pass before the keyframe writes it.
+                    self.cur = vec![0; n];
+                }
+                if self.prev.len() != n {
+                    // Allocated when a delta first needs it (most never do).
+                    self.prev = Vec::new();
                 }
                 self.size = Some(size);
                 true
@@ -898,7 +901,9 @@ impl Frames {
         let mut copies_done = false;
         if !key {
             let one_vector = one_copy_vector(ctl, &mvs);
-            self.keep_what_the_delta_reads(ctl, res, &mvs, tw, one_vector.is_none());
+            // COPY tiles with several vectors read their sources from `prev`.
+            let several = one_vector.is_none() && ctl.iter().any(|&c| c & 7 == op::COPY);
+            self.keep_what_the_delta_reads(ctl, res, &mvs, tw, several);
             if let Some(mv) = one_vector {
                 self.copy_in_place(ctl, mv, tw, th);
                 copies_done = true;
@@ -983,6 +988,9 @@ impl Frames {
         if save_copy_sources {
             self.saved.clear();
             self.saved.resize(ctl.len(), false);
+            if self.prev.len() != self.cur.len() {
+                self.prev = vec![0; self.cur.len()];
+            }
         }
         let rb = w * 4;
         for (at, &code) in ctl.iter().enumerate() {
