@@ -197,9 +197,7 @@ impl Decoder {
         let mut inflated = Vec::new();
         for p in packets {
             let mut b = Vec::new();
-            let k = self.inflater.packet(p, &mut b)?;
-            let key = matches!(k, Kind::Key(_));
-            let u = self.inflater.size.and_then(|size| cache_use(&b, size, key));
+            let (k, u) = self.inflater.packet_and_use(p, &mut b)?;
             inflated.push((k, b, u));
         }
         for (i, (k, b, u)) in inflated.iter().enumerate() {
@@ -353,12 +351,7 @@ impl Decoder {
                     };
                     let before = b.capacity();
                     let r = cores
-                        .inflating(|| {
-                            let k = inflater.packet(p, &mut b)?;
-                            let key = matches!(k, Kind::Key(_));
-                            let u = inflater.size.and_then(|size| cache_use(&b, size, key));
-                            Ok((k, u))
-                        })
+                        .inflating(|| inflater.packet_and_use(p, &mut b))
                         .map(|(k, u)| (k, b, u));
                     if let Ok((_, b, _)) = &r {
                         bytes += b.capacity().saturating_sub(before);
@@ -551,6 +544,18 @@ fn droppable<'a>(
 }
 
 impl Inflater {
+    /// [`Inflater::packet`], and what the body does to the tile cache (for
+    /// [`Decoder::decode_run`]'s lookahead; `None` if it can't be read).
+    fn packet_and_use(
+        &mut self,
+        packet: &[u8],
+        body: &mut Vec<u8>,
+    ) -> Result<(Kind, Option<CacheUse>), CodecError> {
+        let k = self.packet(packet, body)?;
+        let key = matches!(k, Kind::Key(_));
+        Ok((k, self.size.and_then(|size| cache_use(body, size, key))))
+    }
+
     /// Reads `packet`'s header and inflates its body into `body`.
     fn packet(&mut self, packet: &[u8], body: &mut Vec<u8>) -> Result<Kind, CodecError> {
         let mut c = Cursor { b: packet, pos: 1 };
@@ -900,11 +905,11 @@ impl Frames {
         }
         let mut copies_done = false;
         if !key {
-            let one_vector = one_copy_vector(ctl, &mvs);
+            let vectors = copy_vectors(ctl, &mvs);
             // COPY tiles with several vectors read their sources from `prev`.
-            let several = one_vector.is_none() && ctl.iter().any(|&c| c & 7 == op::COPY);
+            let several = vectors == CopyVectors::Several;
             self.keep_what_the_delta_reads(ctl, res, &mvs, tw, several);
-            if let Some(mv) = one_vector {
+            if let CopyVectors::One(mv) = vectors {
                 self.copy_in_place(ctl, mv, tw, th);
                 copies_done = true;
             }
@@ -1066,17 +1071,26 @@ impl Frames {
     }
 }
 
-/// The one motion vector all of a delta's COPY tiles use, if they use one
-/// (the plan checked the indices).
-fn one_copy_vector(ctl: &[u8], mvs: &[(i64, i64)]) -> Option<(i64, i64)> {
-    let mut one = None;
+/// The motion vectors a delta's COPY tiles use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CopyVectors {
+    /// No COPY tiles.
+    None,
+    /// All of them use this one.
+    One((i64, i64)),
+    /// More than one.
+    Several,
+}
+
+/// Which vectors a delta's COPY tiles use (the plan checked the indices).
+fn copy_vectors(ctl: &[u8], mvs: &[(i64, i64)]) -> CopyVectors {
+    let mut one = CopyVectors::None;
     for &code in ctl {
         if code & 7 == op::COPY {
             let v = mvs[usize::from(code >> 3)];
             match one {
-                None => one = Some(v),
-                Some(u) if u != v => return None,
-                Some(_) => {}
+                CopyVectors::One(u) if u != v => return CopyVectors::Several,
+                _ => one = CopyVectors::One(v),
             }
         }
     }

@@ -274,6 +274,9 @@ impl Encoder {
         let (w, h) = (size.width as usize, size.height as usize);
         let (tw, th) = (w.div_ceil(TILE), h.div_ceil(TILE));
         let row_bytes = w * 4;
+        // A packed view of the frame (rows back to back), made once even
+        // when the frame is coded a second time as a keyframe.
+        let mut packed: Option<std::borrow::Cow<'_, [u8]>> = None;
         let mvs = loop {
             if key {
                 self.size = Some(size);
@@ -292,28 +295,29 @@ impl Encoder {
                     return Ok(EncodedKind::Unchanged);
                 }
             }
-            // A packed view of the frame (rows back to back).
-            let packed: std::borrow::Cow<'_, [u8]> = if frame.is_packed() {
-                std::borrow::Cow::Borrowed(&frame.data()[..w * h * 4])
-            } else {
-                let mut v = Vec::with_capacity(w * h * 4);
-                for y in 0..h {
-                    v.extend_from_slice(frame.row(y as u32));
+            let packed: &[u8] = packed.get_or_insert_with(|| {
+                if frame.is_packed() {
+                    std::borrow::Cow::Borrowed(&frame.data()[..w * h * 4])
+                } else {
+                    let mut v = Vec::with_capacity(w * h * 4);
+                    for y in 0..h {
+                        v.extend_from_slice(frame.row(y as u32));
+                    }
+                    std::borrow::Cow::Owned(v)
                 }
-                std::borrow::Cow::Owned(v)
-            };
+            });
             let mut mvs = Vec::new();
             if !key && self.cfg.motion_search {
                 mvs = self
                     .motion
-                    .candidates(&packed, &self.prev, (w, h), &self.dirty, tw);
+                    .candidates(packed, &self.prev, (w, h), &self.dirty, tw);
                 for &mv in &self.recent_mvs {
                     if !mvs.contains(&mv) && mvs.len() < 16 {
                         mvs.push(mv);
                     }
                 }
             }
-            self.code_tiles(&packed, (w, h), key, &mvs, tw, th);
+            self.code_tiles(packed, (w, h), key, &mvs, tw, th);
             // A delta that would take its group's decoding work to the
             // budget is coded as the next group's keyframe instead: a seek
             // to the end of a group never pays for it (a big change, often

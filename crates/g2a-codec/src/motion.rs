@@ -51,6 +51,15 @@ fn seg_hash(row: &[u8], x: usize) -> u64 {
     (x..x + SEG).fold(0u64, |h, i| h.wrapping_mul(B).wrapping_add(px(row, i)))
 }
 
+/// The hash of the segment one pixel further right, from the hash of this
+/// one, the pixel leaving it and the pixel entering it.
+#[inline(always)]
+fn roll(hash: u64, leaving: u64, entering: u64) -> u64 {
+    hash.wrapping_sub(leaving.wrapping_mul(B_TOP))
+        .wrapping_mul(B)
+        .wrapping_add(entering)
+}
+
 /// Whether every pixel of the segment at pixel `x` is the same 4 bytes: such
 /// a segment matches everywhere in a flat area and says nothing.
 fn uniform(row: &[u8], x: usize) -> bool {
@@ -179,10 +188,7 @@ impl MotionSearch {
                 break;
             }
             for (old, new) in steps {
-                hash = hash
-                    .wrapping_sub(px(old, 0).wrapping_mul(B_TOP))
-                    .wrapping_mul(B)
-                    .wrapping_add(px(new, 0));
+                hash = roll(hash, px(old, 0), px(new, 0));
                 x += 1;
                 if self.heads[slot(hash)] != NONE && self.found(row, x, y, hash, &slot, mask) {
                     break;
@@ -197,9 +203,7 @@ impl MotionSearch {
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         v.iter().take(12).map(|&(&mv, _)| mv).collect()
     }
-}
 
-impl MotionSearch {
     /// The previous frame's segment at (`x`, `y`) has `hash`, and the table
     /// has something in its slot: if a chain of this frame's segments has
     /// that hash and no position yet, this is it (unless the segment is
@@ -257,10 +261,7 @@ mod tests {
         let mut hash = seg_hash(&row, 0);
         for x in 0..w - SEG {
             assert_eq!(hash, seg_hash(&row, x), "x = {x}");
-            hash = hash
-                .wrapping_sub(px(&row, x).wrapping_mul(B_TOP))
-                .wrapping_mul(B)
-                .wrapping_add(px(&row, x + SEG));
+            hash = roll(hash, px(&row, x), px(&row, x + SEG));
         }
     }
 
