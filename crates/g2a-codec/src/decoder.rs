@@ -903,15 +903,20 @@ impl Frames {
         if ip != idx.len() || rp != res.len() {
             return Err(malformed(body.len(), "unused bytes after the last tile"));
         }
-        let mut copies_done = false;
+        let mut in_place = None;
         if !key {
+            // The COPY tiles of the vector most of them use are done in the
+            // frame itself; the others (if any) read their sources from
+            // `prev`, saved before anything changes the frame.
             let vectors = copy_vectors(ctl, &mvs);
-            // COPY tiles with several vectors read their sources from `prev`.
-            let several = vectors == CopyVectors::Several;
-            self.keep_what_the_delta_reads(ctl, res, &mvs, tw, several);
-            if let CopyVectors::One(mv) = vectors {
-                self.copy_in_place(ctl, mv, tw, th);
-                copies_done = true;
+            let others = matches!(vectors, CopyVectors::Several(_));
+            in_place = match vectors {
+                CopyVectors::None => None,
+                CopyVectors::One(mv) | CopyVectors::Several(mv) => Some(mv),
+            };
+            self.keep_what_the_delta_reads(ctl, res, &mvs, tw, in_place.filter(|_| others));
+            if let Some(mv) = in_place {
+                self.copy_in_place(ctl, &mvs, mv, tw, th);
             }
         }
         let job = TileJob {
@@ -925,7 +930,7 @@ impl Frames {
             mvs: &mvs,
             prev: &self.prev,
             cache: self.cache.flushed(),
-            copies_done,
+            in_place,
         };
         let threads = self.threads.min(th);
         if threads > 1 && work >= self.min_parallel_work {
@@ -976,18 +981,20 @@ impl Frames {
     /// Before a planned delta changes the frame: copies what its tiles read
     /// and would otherwise lose. Cache slots still referring to a position
     /// this packet writes, or read by a CACHE tile, get their pixels; with
-    /// `save_copy_sources`, the tiles of the previous frame under a COPY's
-    /// source go to `prev` (a COPY reads the previous frame, and its source
-    /// may be written by this packet or, on another thread, be in the
-    /// middle of being written).
+    /// `save_copy_sources_but(v)`, the tiles of the previous frame under the
+    /// source of each COPY not moving by `v` go to `prev` (a COPY reads the
+    /// previous frame, and its source may be written by this packet or, on
+    /// another thread, be in the middle of being written; those moving by
+    /// `v` are done in place).
     fn keep_what_the_delta_reads(
         &mut self,
         ctl: &[u8],
         res: &[u8],
         mvs: &[(i64, i64)],
         tw: usize,
-        save_copy_sources: bool,
+        save_copy_sources_but: Option<(i64, i64)>,
     ) {
+        let save_copy_sources = save_copy_sources_but.is_some();
         let Some(size) = self.size else { return };
         let (w, h) = (size.width as usize, size.height as usize);
         if save_copy_sources {
@@ -1007,7 +1014,10 @@ impl Frames {
                     let slot = usize::from(u16::from_le_bytes([res[rp], res[rp + 1]]));
                     self.cache.flush_slot(slot, &self.cur, w, tw);
                 }
-                op::COPY if save_copy_sources => {
+                op::COPY
+                    if save_copy_sources
+                        && Some(mvs[usize::from(code >> 3)]) != save_copy_sources_but =>
+                {
                     // The plan checked that the source lies inside the frame.
                     let (dx, dy) = mvs[usize::from(code >> 3)];
                     let (cw, ch) = (TILE.min(w - x0), TILE.min(h - y0));
@@ -1037,15 +1047,22 @@ impl Frames {
         }
     }
 
-    /// Does a delta's COPY tiles, which all move by `(dx, dy)`, in the
-    /// frame itself, before its other tiles (which read no previous frame,
-    /// only the frame as decoded so far, and so see the copies either way)
-    /// and without saving their sources: like `memmove`, tiles go in the
-    /// order that reads every source before it is overwritten (rows from
-    /// the side the content comes from, and columns likewise). A window
-    /// dragged or a page scrolled is one vector: each of its tiles is then
-    /// copied once instead of twice.
-    fn copy_in_place(&mut self, ctl: &[u8], (dx, dy): (i64, i64), tw: usize, th: usize) {
+    /// Does a delta's COPY tiles that move by `(dx, dy)` in the frame
+    /// itself, before its other tiles (which read no previous frame, only
+    /// the frame as decoded so far, and so see the copies either way, or
+    /// read sources saved before this) and without saving their sources:
+    /// like `memmove`, tiles go in the order that reads every source before
+    /// it is overwritten (rows from the side the content comes from, and
+    /// columns likewise). A window dragged or a page scrolled is one
+    /// vector: each of its tiles is then copied once instead of twice.
+    fn copy_in_place(
+        &mut self,
+        ctl: &[u8],
+        mvs: &[(i64, i64)],
+        (dx, dy): (i64, i64),
+        tw: usize,
+        th: usize,
+    ) {
         let Some(size) = self.size else { return };
         let (w, h) = (size.width as usize, size.height as usize);
         let rb = w * 4;
@@ -1053,7 +1070,8 @@ impl Frames {
             let ty = if dy < 0 { th - 1 - i } else { i };
             for j in 0..tw {
                 let tx = if dx < 0 { tw - 1 - j } else { j };
-                if ctl[ty * tw + tx] & 7 != op::COPY {
+                let code = ctl[ty * tw + tx];
+                if code & 7 != op::COPY || mvs[usize::from(code >> 3)] != (dx, dy) {
                     continue;
                 }
                 let (x0, y0) = (tx * TILE, ty * TILE);
@@ -1078,23 +1096,38 @@ enum CopyVectors {
     None,
     /// All of them use this one.
     One((i64, i64)),
-    /// More than one.
-    Several,
+    /// More than one; this one moves the most tiles (the first of those
+    /// listed if several do).
+    Several((i64, i64)),
 }
 
 /// Which vectors a delta's COPY tiles use (the plan checked the indices).
 fn copy_vectors(ctl: &[u8], mvs: &[(i64, i64)]) -> CopyVectors {
-    let mut one = CopyVectors::None;
+    let mut per_index = [0usize; 32];
     for &code in ctl {
         if code & 7 == op::COPY {
-            let v = mvs[usize::from(code >> 3)];
-            match one {
-                CopyVectors::One(u) if u != v => return CopyVectors::Several,
-                _ => one = CopyVectors::One(v),
-            }
+            per_index[usize::from(code >> 3)] += 1;
         }
     }
-    one
+    // Tiles per distinct vector (a list may name a vector twice), in the
+    // order listed.
+    let mut per_vector: Vec<((i64, i64), usize)> = Vec::new();
+    for (&v, &n) in mvs.iter().zip(&per_index).filter(|&(_, &n)| n > 0) {
+        match per_vector.iter_mut().find(|(u, _)| *u == v) {
+            Some((_, m)) => *m += n,
+            None => per_vector.push((v, n)),
+        }
+    }
+    let most = per_vector
+        .iter()
+        .rev()
+        .max_by_key(|&&(_, n)| n)
+        .map(|&(v, _)| v);
+    match (most, per_vector.len()) {
+        (None, _) => CopyVectors::None,
+        (Some(v), 1) => CopyVectors::One(v),
+        (Some(v), _) => CopyVectors::Several(v),
+    }
 }
 
 /// Where a tile's data starts in the residual and palette-index streams.
@@ -1195,8 +1228,9 @@ struct TileJob<'a> {
     mvs: &'a [(i64, i64)],
     prev: &'a [u8],
     cache: &'a TileCache,
-    /// The COPY tiles are done already ([`Frames::copy_in_place`]).
-    copies_done: bool,
+    /// The vector whose COPY tiles are done already
+    /// ([`Frames::copy_in_place`]); the others read `prev`.
+    in_place: Option<(i64, i64)>,
 }
 
 impl TileJob<'_> {
@@ -1232,7 +1266,7 @@ impl TileJob<'_> {
                         }
                     }
                 }
-                op::COPY if !self.copies_done => {
+                op::COPY if Some(self.mvs[usize::from(code >> 3)]) != self.in_place => {
                     let (dx, dy) = self.mvs[usize::from(code >> 3)];
                     let (sx, sy) = ((x0 as i64 + dx) as usize, (y0 as i64 + dy) as usize);
                     for (r, row) in rows.chunks_exact_mut(rb).enumerate() {
@@ -1858,5 +1892,72 @@ mod droppable_tests {
         // The end of the run keeps what wasn't claimed again.
         droppable(100, &delta(&[], 2), [], &mut out, &mut read);
         assert_eq!(set_of(&out), [100, 101]);
+    }
+}
+
+#[cfg(test)]
+mod copy_tests {
+    use super::*;
+
+    /// A 128×32 frame of four SOLID tiles, each its own colour.
+    fn solid_key(colours: [[u8; 3]; 4]) -> Vec<u8> {
+        let mut body = vec![0, 4, op::SOLID, op::SOLID, op::SOLID, op::SOLID, 0];
+        body.extend(colours.iter().flatten());
+        body
+    }
+
+    /// The colour of each tile of a 128×32 frame (checking it is uniform).
+    fn tiles(frame: &[u8]) -> Vec<[u8; 3]> {
+        (0..4)
+            .map(|t| {
+                let px = [frame[t * 128], frame[t * 128 + 1], frame[t * 128 + 2]];
+                for y in 0..32 {
+                    for x in t * 32..(t + 1) * 32 {
+                        let at = (y * 128 + x) * 4;
+                        assert_eq!(frame[at..at + 3], px, "tile {t} not uniform");
+                    }
+                }
+                px
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_main_vector_counts_every_index_naming_it_and_ties_go_to_the_first() {
+        let copy = |i: u8| op::COPY | i << 3;
+        let mvs = [(1, 0), (2, 0), (1, 0), (0, 3)];
+        let ctl = [copy(0), copy(1), copy(1), copy(2), op::SKIP, copy(2)];
+        assert_eq!(copy_vectors(&ctl, &mvs), CopyVectors::Several((1, 0)));
+        let ctl = [copy(3), copy(1), op::PIXELS, copy(1), copy(3)];
+        assert_eq!(copy_vectors(&ctl, &mvs), CopyVectors::Several((2, 0)));
+        let ctl = [copy(0), copy(2), op::SOLID];
+        assert_eq!(copy_vectors(&ctl, &mvs), CopyVectors::One((1, 0)));
+        assert_eq!(copy_vectors(&[op::SKIP], &mvs), CopyVectors::None);
+    }
+
+    #[test]
+    fn the_main_vector_is_copied_in_place_and_the_others_read_saved_sources() {
+        // Tiles A B C D. The delta moves tiles 0 and 1 by (+32, 0) (the
+        // vector most tiles use, done in place: 0 <- B, 1 <- C) and tile 2
+        // by (-64, 0) (0 <- A, whose position the in-place copy has
+        // already overwritten with B by then), and leaves tile 3.
+        let (a, b, c, d) = ([1, 2, 3], [40, 50, 60], [70, 80, 90], [200, 210, 220]);
+        let mut delta = vec![2, 64, 0, 127, 0, 4];
+        delta.extend([op::COPY, op::COPY, op::COPY | 1 << 3, op::SKIP, 0]);
+        assert_eq!(
+            copy_vectors(&delta[6..10], &[(32, 0), (-64, 0)]),
+            CopyVectors::Several((32, 0))
+        );
+        for threads in [1, 2] {
+            let mut dec = Decoder::new(Limits::default());
+            dec.set_threads(threads);
+            dec.set_min_parallel_work(1);
+            let size = Size::new(128, 32);
+            let f = &mut dec.frames;
+            f.apply(Kind::Key(size), &solid_key([a, b, c, d]), None)
+                .unwrap();
+            f.apply(Kind::Delta, &delta, None).unwrap();
+            assert_eq!(tiles(&f.cur), [b, c, a, d], "{threads} threads");
+        }
     }
 }
