@@ -225,6 +225,13 @@ impl LazyCache {
         self.cache.get(slot).is_some() && self.pos_of[slot] != DROPPED
     }
 
+    /// True when `slot`'s pixels were dropped (see
+    /// [`flush_pos_unless`](LazyCache::flush_pos_unless)) and it has not
+    /// been stored again since.
+    pub(crate) fn is_dropped(&self, slot: usize) -> bool {
+        self.pos_of.get(slot) == Some(&DROPPED)
+    }
+
     /// The slot the next stored tile takes.
     pub(crate) fn next_slot(&self) -> usize {
         self.cache.next_slot()

@@ -188,11 +188,13 @@ impl Decoder {
 
     /// [`Decoder::decode_run`]'s applying side on one thread, with every
     /// packet inflated first, so that it sees all of the run ahead (the
-    /// threaded run sees what the other thread has inflated so far).
+    /// threaded run sees what the other thread has inflated so far); with
+    /// `seek`, as [`Decoder::seek`].
     #[cfg(test)]
     pub(crate) fn decode_run_seeing_all_ahead(
         &mut self,
         packets: &[&[u8]],
+        seek: bool,
     ) -> Result<FrameView<'_>, CodecError> {
         let mut inflated = Vec::new();
         for p in packets {
@@ -202,7 +204,8 @@ impl Decoder {
         }
         for (i, (k, b, u)) in inflated.iter().enumerate() {
             let ahead = inflated[i + 1..].iter().map(|(_, _, u)| u.as_ref());
-            self.frames.apply_in_run(*k, b, u.as_ref(), ahead, None)?;
+            self.frames
+                .apply_in_run(*k, b, u.as_ref(), ahead, seek, None)?;
         }
         self.frame().ok_or(CodecError::NeedKeyframe)
     }
@@ -279,6 +282,26 @@ impl Decoder {
     /// As [`Decoder::decode`], for the first packet that fails (the
     /// decoder then needs a keyframe).
     pub fn decode_run(&mut self, packets: &[&[u8]]) -> Result<FrameView<'_>, CodecError> {
+        self.run(packets, false)
+    }
+
+    /// Like [`Decoder::decode_run`], for a seek that shows the last frame:
+    /// the tile cache keeps only what the run itself reads (when the
+    /// inflating thread has reached the end of the run), not what the
+    /// packets after it might, which saves copying most of the tiles that
+    /// scrolling and dragging store (and, on a decoder's first seek, the
+    /// page faults of the cache's memory). A packet decoded after it that
+    /// reads a tile it dropped fails with [`CodecError::TileDropped`]:
+    /// decode the keyframe group up to the frame before that packet again
+    /// with [`Decoder::decode_run`], then the packet.
+    ///
+    /// # Errors
+    /// As [`Decoder::decode_run`].
+    pub fn seek(&mut self, packets: &[&[u8]]) -> Result<FrameView<'_>, CodecError> {
+        self.run(packets, true)
+    }
+
+    fn run(&mut self, packets: &[&[u8]], seek: bool) -> Result<FrameView<'_>, CodecError> {
         if self.frames.threads < 2 || packets.len() < 2 {
             for p in packets {
                 self.decode(p)?;
@@ -369,14 +392,22 @@ impl Decoder {
             // claim in the tile cache tells which cached tiles need no copy
             // (CODEC.md §8, "What the decoder copies").
             let mut queue = std::collections::VecDeque::<Inflated>::new();
+            // Every packet is inflated: the queue is the rest of the run.
+            let mut all_inflated = false;
             loop {
-                if queue.is_empty() {
+                if queue.is_empty() && !all_inflated {
                     match rx.recv() {
                         Ok(item) => queue.push_back(item),
-                        Err(_) => break,
+                        Err(_) => all_inflated = true,
                     }
                 }
-                queue.extend(rx.try_iter());
+                while !all_inflated {
+                    match rx.try_recv() {
+                        Ok(item) => queue.push_back(item),
+                        Err(mpsc::TryRecvError::Empty) => break,
+                        Err(mpsc::TryRecvError::Disconnected) => all_inflated = true,
+                    }
+                }
                 let Some(item) = queue.pop_front() else {
                     break;
                 };
@@ -384,8 +415,9 @@ impl Decoder {
                     let ahead = queue
                         .iter()
                         .map(|i| i.as_ref().ok().and_then(|(_, _, u)| u.as_ref()));
+                    let to_the_end = seek && all_inflated;
                     frames
-                        .apply_in_run(kind, &b, u.as_ref(), ahead, Some(cores))
+                        .apply_in_run(kind, &b, u.as_ref(), ahead, to_the_end, Some(cores))
                         .map(|()| b)
                 });
                 match item {
@@ -507,11 +539,14 @@ fn cache_use(body: &[u8], size: Size, key: bool) -> Option<CacheUse> {
 /// (`ahead`, in order) claims them again before any packet reads them. A
 /// `None` in `ahead` (a packet not understood) ends what is known, as does
 /// the end of `ahead`: a slot not claimed again by then is kept (the frames
-/// after the run may read it). `read` is scratch.
+/// after the run may read it), unless `to_the_end` says that `ahead` is
+/// the rest of the run and that what the run doesn't read may go (a seek,
+/// see [`Decoder::seek`]). `read` is scratch.
 fn droppable<'a>(
     next: usize,
     this: &CacheUse,
     ahead: impl IntoIterator<Item = Option<&'a CacheUse>>,
+    to_the_end: bool,
     out: &mut SlotSet,
     read: &mut SlotSet,
 ) {
@@ -525,13 +560,16 @@ fn droppable<'a>(
     let (mut next, mut claimed) = (next + this.claims, this.claims);
     for u in ahead {
         // After SLOTS claims every slot was either read or claimed again.
-        let Some(u) = u.filter(|_| claimed < SLOTS) else {
-            break;
+        if claimed >= SLOTS {
+            return;
+        }
+        let Some(u) = u else {
+            return;
         };
         if u.key {
             // A keyframe empties the cache: what wasn't read is lost.
             out.insert_all_but(read);
-            break;
+            return;
         }
         for &r in &u.reads {
             if !out.contains(r.into()) {
@@ -541,6 +579,9 @@ fn droppable<'a>(
         out.insert_ring_range_but(next, u.claims, read);
         next += u.claims;
         claimed += u.claims;
+    }
+    if to_the_end {
+        out.insert_all_but(read);
     }
 }
 
@@ -716,11 +757,19 @@ impl Frames {
         body: &[u8],
         u: Option<&CacheUse>,
         ahead: impl IntoIterator<Item = Option<&'a CacheUse>>,
+        to_the_end: bool,
         cores: Option<&Cores>,
     ) -> Result<(), CodecError> {
         if let (Kind::Delta, Some(u)) = (kind, u) {
             let next = self.cache.next_slot();
-            droppable(next, u, ahead, &mut self.droppable, &mut self.read_ahead);
+            droppable(
+                next,
+                u,
+                ahead,
+                to_the_end,
+                &mut self.droppable,
+                &mut self.read_ahead,
+            );
         }
         let r = self.apply(kind, body, cores);
         self.droppable.clear();
@@ -875,8 +924,11 @@ impl Frames {
                     }
                     op::CACHE if !key => {
                         let b = res_take(&mut rp, 2)?;
-                        let slot = usize::from(u16::from_le_bytes([b[0], b[1]]));
-                        if cw != TILE || ch != TILE || !self.cache.has(slot) {
+                        let slot = u16::from_le_bytes([b[0], b[1]]);
+                        if cw == TILE && ch == TILE && self.cache.is_dropped(slot.into()) {
+                            return Err(CodecError::TileDropped { slot });
+                        }
+                        if cw != TILE || ch != TILE || !self.cache.has(slot.into()) {
                             return Err(malformed(
                                 at,
                                 format!("cache slot {slot} is empty or the tile is not full-size"),
@@ -1837,7 +1889,14 @@ mod droppable_tests {
         // claim), 4 and 6..10 and 11 droppable.
         let this = delta(&[4093], 10);
         let ahead = [delta(&[10, 5], 8)];
-        droppable(4090, &this, ahead.iter().map(Some), &mut out, &mut read);
+        droppable(
+            4090,
+            &this,
+            ahead.iter().map(Some),
+            false,
+            &mut out,
+            &mut read,
+        );
         let want: Vec<usize> = (0..4)
             .chain([4, 6, 7, 8, 9, 11])
             .chain([4090, 4091, 4092, 4094, 4095])
@@ -1855,6 +1914,7 @@ mod droppable_tests {
             0,
             &delta(&[], 0),
             ahead.iter().map(Some),
+            false,
             &mut out,
             &mut read,
         );
@@ -1871,6 +1931,7 @@ mod droppable_tests {
             0,
             &delta(&[], 0),
             ahead.iter().map(Option::as_ref),
+            false,
             &mut out,
             &mut read,
         );
@@ -1885,13 +1946,14 @@ mod droppable_tests {
             0,
             &delta(&[9], 0),
             ahead.iter().map(Some),
+            false,
             &mut out,
             &mut read,
         );
         assert_eq!(set_of(&out).len(), SLOTS - 2);
         assert!(!out.contains(3) && !out.contains(9));
         // The end of the run keeps what wasn't claimed again.
-        droppable(100, &delta(&[], 2), [], &mut out, &mut read);
+        droppable(100, &delta(&[], 2), [], false, &mut out, &mut read);
         assert_eq!(set_of(&out), [100, 101]);
     }
 }

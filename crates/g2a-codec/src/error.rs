@@ -22,6 +22,16 @@ pub enum CodecError {
     /// The entropy coder failed.
     #[error("zstd: {0}")]
     Zstd(String),
+    /// A packet reads a cached tile that the seek before it did not keep
+    /// ([`Decoder::seek`](crate::Decoder::seek) keeps only what its own
+    /// packets read): decode the keyframe group up to the frame before this
+    /// packet again with [`Decoder::decode_run`](crate::Decoder::decode_run),
+    /// then this packet.
+    #[error("cache slot {slot} was not kept by the seek before this packet: decode its keyframe group again with decode_run, then this packet")]
+    TileDropped {
+        /// The slot the packet reads.
+        slot: u16,
+    },
     /// An invalid configuration.
     #[error("invalid encoder configuration: {0}")]
     Config(String),

@@ -459,7 +459,7 @@ fn a_seek_drops_cached_tiles_claimed_again_before_a_read_and_keeps_the_rest() {
             .all(|(a, b)| a[..3] == b[..3])
     };
     let mut dec = Decoder::new(Limits::default());
-    let out = dec.decode_run_seeing_all_ahead(&run).unwrap();
+    let out = dec.decode_run_seeing_all_ahead(&run, false).unwrap();
     assert!(same(&out, &frames[10].1), "frame 10 decoded as a run");
     // Frames 0 and 1 took 2 x 512 slots, dropped when frames 1 and 2
     // overwrote their tiles; frame 2's were kept for frame 10.
@@ -467,6 +467,61 @@ fn a_seek_drops_cached_tiles_claimed_again_before_a_read_and_keeps_the_rest() {
     // The same with the other thread inflating (it sees less ahead), and
     // every shorter run.
     check_runs(&frames, &packets, 2);
+}
+
+#[test]
+fn a_seek_keeps_only_what_its_run_reads_and_a_later_packet_asks_for_the_rest() {
+    // As above, plus frame 11: frame 4 again, cache references to slots
+    // that a run up to frame 10 never reads. A seek drops them; the packet
+    // after it says so, and decoding the group again keeps them.
+    let size = Size::new(1024, 512);
+    let mut byte = noise(0x7F4A_7C15);
+    let mut frames: Vec<(Size, Vec<u8>)> = (0..10)
+        .map(|_| (size, (0..1024 * 512 * 4).map(|_| byte()).collect()))
+        .collect();
+    frames.push(frames[2].clone());
+    frames.push(frames[4].clone());
+    let policy = KeyframePolicy {
+        max_delta_work_percent: 0,
+        max_delta_bytes: u64::MAX,
+        ..KeyframePolicy::default()
+    };
+    let cfg = EncoderConfig::default()
+        .motion_search(false)
+        .keyframes(policy);
+    let packets = encode_all(&frames, cfg);
+    assert!(packets[1..].iter().all(|p| p.0 == EncodedKind::Delta));
+    let run: Vec<&[u8]> = packets[..11].iter().map(|p| &p.1[..]).collect();
+    let next = &packets[11].1;
+    let same = |out: &FrameView<'_>, want: &[u8]| {
+        out.data
+            .chunks_exact(4)
+            .zip(want.chunks_exact(4))
+            .all(|(a, b)| a[..3] == b[..3])
+    };
+    let mut dec = Decoder::new(Limits::default());
+    let out = dec.decode_run_seeing_all_ahead(&run, true).unwrap();
+    assert!(same(&out, &frames[10].1), "frame 10 after a seek");
+    // Frames 0 and 1's slots are claimed again; frames 3 to 9's are never
+    // read in the run; frame 2's are read by frame 10.
+    assert_eq!(dec.dropped_tiles(), 9 * 512);
+    let slot_of_frame_4 = |e: &CodecError| matches!(e, CodecError::TileDropped { slot } if (2048..2560).contains(slot));
+    let e = dec.decode(next).unwrap_err();
+    assert!(slot_of_frame_4(&e), "{e}");
+    dec.decode_run(&run).unwrap();
+    assert!(same(&dec.decode(next).unwrap(), &frames[11].1));
+    // With the other thread inflating: the packet after the seek either
+    // finds what it reads or says so, and the same way out works.
+    let (_, mut dec) = decoders();
+    assert!(same(&dec.seek(&run).unwrap(), &frames[10].1));
+    match dec.decode(next) {
+        Ok(out) => assert!(same(&out, &frames[11].1)),
+        Err(e) => {
+            assert!(slot_of_frame_4(&e), "{e}");
+            dec.decode_run(&run).unwrap();
+            assert!(same(&dec.decode(next).unwrap(), &frames[11].1));
+        }
+    }
 }
 
 #[test]

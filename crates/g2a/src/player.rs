@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use g2a_codec::{Decoder, CODEC_ID};
+use g2a_codec::{CodecError, Decoder, CODEC_ID};
 use g2a_core::{Limits, Size, Timestamp};
 use g2a_format::{unseal, CodecId, Record, SessionHeader, SessionSet, SharedCipher};
 
@@ -438,6 +438,25 @@ impl Player {
     /// # Errors
     /// [`Error::Codec`] for a damaged packet, [`Error::UnsupportedCodec`].
     pub fn next_frame(&mut self) -> Result<Option<VideoFrame<'_>>, Error> {
+        let decoded = match self.advance() {
+            // The last seek kept only the cached tiles its own frames read
+            // (`Decoder::seek`): decode the group again, keeping them all,
+            // up to where playback is, and go on.
+            Err(Error::Codec(CodecError::TileDropped { .. })) => {
+                self.restore_cache()?;
+                self.advance()?
+            }
+            r => r?,
+        };
+        if decoded {
+            self.current().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Decodes the next recorded frame; false at the end.
+    fn advance(&mut self) -> Result<bool, Error> {
         let mut after = self.cur.map(|c| c.pos);
         let Player {
             set,
@@ -449,14 +468,43 @@ impl Player {
         } = self;
         loop {
             let Some(found) = Player::next_video(set, after) else {
-                return Ok(None);
+                return Ok(false);
             };
             if Player::decode_with(decoder, cur, broken, &found, cipher.as_ref(), plain)? {
-                break;
+                return Ok(true);
             }
             after = Some(found.pos);
         }
-        self.current().map(Some)
+    }
+
+    /// Decodes the keyframe group of the frame last decoded again, up to
+    /// that frame, keeping the whole tile cache.
+    fn restore_cache(&mut self) -> Result<(), Error> {
+        let Some(last) = self.cur else {
+            return Ok(());
+        };
+        let start = self.keyframe_pos_before(last.pos);
+        self.decoder.reset();
+        self.cur = None;
+        self.broken = false;
+        self.decode_to(start, last.ts, |found| found.pos > last.pos, false)
+    }
+
+    /// The position of the last keyframe at or before `pos`.
+    fn keyframe_pos_before(&self, pos: Pos) -> Option<Pos> {
+        let files = self.set.files().iter().enumerate().take(pos.file + 1);
+        files.rev().find_map(|(file, r)| {
+            let k = r
+                .keyframes()
+                .iter()
+                .rev()
+                .find(|k| file < pos.file || k.offset <= pos.offset)?;
+            Some(Pos {
+                file,
+                offset: k.offset,
+                end: k.offset,
+            })
+        })
     }
 
     /// Decodes `found` if it can (a delta whose reference was lost waits for
@@ -516,18 +564,39 @@ impl Player {
             (Some(c), None) => c.ts <= ts && self.decoder.frame().is_some(),
             (None, _) => false,
         };
-        let mut after = if resume {
-            self.cur.map(|c| c.pos)
-        } else {
-            self.decoder.reset();
-            self.cur = None;
-            self.broken = false;
-            // Start just before the keyframe: scanning resumes at its offset.
-            target.map(|k| Pos {
-                file: k.file,
-                offset: k.offset,
-                end: k.offset,
-            })
+        let past = |found: &Found<'_>| found.ts > ts;
+        let mut seek = true;
+        if resume {
+            match self.decode_to(None, ts, past, true) {
+                // Resumed after a seek that didn't keep a tile this run
+                // reads: start again at the keyframe, and keep every tile
+                // this time, so that seeking on in the group resumes.
+                Err(Error::Codec(CodecError::TileDropped { .. })) => seek = false,
+                r => return r.and_then(|()| self.current()),
+            }
+        }
+        self.decoder.reset();
+        self.cur = None;
+        self.broken = false;
+        self.decode_to(target, ts, past, seek)?;
+        self.current()
+    }
+
+    /// Decodes from just before `start` (`None`: from the frame last
+    /// decoded) up to the last frame before the first that is `past` the
+    /// target (the first frame at least), as runs ([`Decoder::seek`] when
+    /// `seek`, else [`Decoder::decode_run`]); `ts` is the target's time.
+    fn decode_to(
+        &mut self,
+        start: Option<Pos>,
+        ts: Timestamp,
+        past: impl Fn(&Found<'_>) -> bool,
+        seek: bool,
+    ) -> Result<(), Error> {
+        // Start just before the keyframe: scanning resumes at its offset.
+        let mut after = match start {
+            Some(k) => Some(Pos { end: k.offset, ..k }),
+            None => self.cur.map(|c| c.pos),
         };
         // Everything up to the end of the target's keyframe group is read
         // next: ask for it in one go (a recording's pages that aren't in
@@ -551,7 +620,7 @@ impl Player {
         // next keyframe.
         let mut run = Run::default();
         while let Some(found) = Player::next_video(set, after) {
-            if found.ts > ts && (cur.is_some() || run.last.is_some()) {
+            if past(&found) && (cur.is_some() || run.last.is_some()) {
                 break;
             }
             after = Some(found.pos);
@@ -559,12 +628,11 @@ impl Player {
                 run.push(&found, cipher.as_ref())?;
                 *broken = false;
             } else {
-                run.decode(decoder, cur)?;
+                run.decode(decoder, cur, seek)?;
                 Player::decode_with(decoder, cur, broken, &found, cipher.as_ref(), plain)?;
             }
         }
-        run.decode(decoder, cur)?;
-        self.current()
+        run.decode(decoder, cur, seek)
     }
 
     /// The position of the keyframe at or before `ts` (the first keyframe
@@ -623,11 +691,21 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Decodes the packets gathered so far; empties the run.
-    fn decode(&mut self, decoder: &mut Decoder, cur: &mut Option<Current>) -> Result<(), Error> {
+    /// Decodes the packets gathered so far ([`Decoder::seek`] when `seek`,
+    /// else [`Decoder::decode_run`]); empties the run.
+    fn decode(
+        &mut self,
+        decoder: &mut Decoder,
+        cur: &mut Option<Current>,
+        seek: bool,
+    ) -> Result<(), Error> {
         if let Some(last) = self.last.take() {
             let packets: Vec<&[u8]> = self.packets.iter().map(|p| &p[..]).collect();
-            decoder.decode_run(&packets)?;
+            if seek {
+                decoder.seek(&packets)?;
+            } else {
+                decoder.decode_run(&packets)?;
+            }
             *cur = Some(last);
         }
         self.packets.clear();

@@ -128,6 +128,55 @@ fn seeking_anywhere_in_any_order_gives_the_frame_on_screen() {
 }
 
 #[test]
+fn playing_on_after_a_seek_gets_back_the_cached_tiles_the_seek_dropped() {
+    // Five frames of noise, five of one colour each, then frame 2 and frame
+    // 4 again (references to the tile cache), in one keyframe group. A seek
+    // to frame 10 keeps only the cached tiles its run reads (frame 2's; the
+    // small packets of frames 5 to 10 let the inflating thread reach the
+    // end of the run before frame 5 overwrites frame 4's tiles); frame 11
+    // reads frame 4's, so playing on, or seeking on from there, decodes the
+    // group again.
+    let mut x = 0x2545_F491u32;
+    let mut frames: Vec<Vec<u8>> = (0..5)
+        .map(|_| {
+            (0..SIZE.area() * 4)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x as u8
+                })
+                .collect()
+        })
+        .collect();
+    for c in 0..5u8 {
+        frames.push([c * 40, 255 - c * 40, 7, 255].repeat(SIZE.area() as usize));
+    }
+    frames.push(frames[2].clone());
+    frames.push(frames[4].clone());
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("noise.g2a");
+    let mut policy = KeyframePolicy::default();
+    policy.max_delta_bytes = u64::MAX;
+    policy.max_delta_work_percent = 0;
+    let cfg = EncoderConfig::default()
+        .motion_search(false)
+        .keyframes(policy);
+    let s = record(&p, &frames, RecorderOptions::default().encoder(cfg));
+    assert_eq!(s.encoder.key_frames, 1, "{:?}", s.encoder);
+    let mut player = Player::open(&p).unwrap();
+    player.set_decode_threads(2);
+    assert!(same_rgb(player.frame_at(ts(10)).unwrap().data, &frames[10]));
+    let next = player.next_frame().unwrap().unwrap();
+    assert_eq!(next.ts, ts(11));
+    assert!(same_rgb(next.data, &frames[11]));
+    assert!(player.next_frame().unwrap().is_none());
+    // Seeking on from the frame a seek left (the run resumes there).
+    assert!(same_rgb(player.frame_at(ts(10)).unwrap().data, &frames[10]));
+    assert!(same_rgb(player.frame_at(ts(11)).unwrap().data, &frames[11]));
+}
+
+#[test]
 fn remapping_keeps_the_position_unless_the_files_changed() {
     let frames = desktop();
     let dir = tempfile::tempdir().unwrap();
