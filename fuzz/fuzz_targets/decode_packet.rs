@@ -3,7 +3,8 @@
 //! Half of the runs start from a real keyframe so that hostile delta packets
 //! reach the tile decoder with a valid reference frame. The same packets are
 //! also decoded as one run (`Decoder::decode_run`, inflating on another
-//! thread) up to the first error, which must give the same frame.
+//! thread) and as a seek (`Decoder::seek`) up to the first error, which must
+//! give the same frame.
 #![no_main]
 
 use g2a_codec::{Decoder, Encoder, EncoderConfig};
@@ -68,5 +69,10 @@ fuzz_target!(|data: &[u8]| {
         dec.set_threads(2);
         let got = dec.decode_run(&run).expect("the same packets decode as a run");
         assert!(got.data == &want[..], "a run decodes like its packets one by one");
+        // And as a seek (which keeps less of the tile cache): the same frame.
+        let mut dec = Decoder::new(limits());
+        dec.set_threads(2);
+        let got = dec.seek(&run).expect("the same packets decode as a seek");
+        assert!(got.data == &want[..], "a seek decodes like its packets one by one");
     }
 });
