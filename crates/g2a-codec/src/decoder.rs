@@ -33,8 +33,8 @@ pub struct Decoder {
     inflater: Inflater,
     frames: Frames,
     body: Vec<u8>,
-    /// The other bodies of the last [`Decoder::decode_run`], for the next.
-    spares: Vec<Vec<u8>>,
+    /// A second body for [`Decoder::decode_run`].
+    body2: Vec<u8>,
 }
 
 /// The first stage: packet headers and the zstd stream.
@@ -161,7 +161,7 @@ impl Decoder {
                 dropped: 0,
             },
             body: Vec::new(),
-            spares: Vec::new(),
+            body2: Vec::new(),
         }
     }
 
@@ -312,7 +312,7 @@ impl Decoder {
             inflater,
             frames,
             body,
-            spares: kept_spares,
+            body2,
         } = self;
         let cores = &Cores::default();
         let r = std::thread::scope(|s| {
@@ -326,8 +326,9 @@ impl Decoder {
             type Inflated = Result<(Kind, Vec<u8>, Option<CacheUse>), CodecError>;
             let (tx, rx) = mpsc::sync_channel::<Inflated>(AHEAD);
             let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
-            let mut spares = std::mem::take(kept_spares);
-            spares.push(std::mem::take(body));
+            // The biggest body first: a run starts with a keyframe.
+            let mut spares = vec![std::mem::take(body), std::mem::take(body2)];
+            spares.sort_by_key(Vec::capacity);
             let inflating = s.spawn(move || {
                 let mut bodies = spares.len();
                 let mut bytes: usize = spares.iter().map(Vec::capacity).sum();
@@ -437,13 +438,11 @@ impl Decoder {
             if let Ok(more) = inflating.join() {
                 kept.extend(more);
             }
-            // The bodies stay for the next run: a fresh body costs page
-            // faults when it is first written (milliseconds for a keyframe;
-            // ~1,500 a seek on `web-1080` when only two stayed). They are
-            // at most AHEAD_BYTES and one more body.
+            // The two biggest stay for the next run (a fresh body costs page
+            // faults when it is first written: milliseconds for a keyframe).
             kept.sort_by_key(Vec::capacity);
             *body = kept.pop().unwrap_or_default();
-            *kept_spares = kept;
+            *body2 = kept.pop().unwrap_or_default();
             applied
         });
         match r {
