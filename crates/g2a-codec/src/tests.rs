@@ -5,6 +5,11 @@ use proptest::prelude::*;
 
 use crate::*;
 
+/// Frames of a test: size and BGRA pixels.
+pub(crate) type Frames = Vec<(Size, Vec<u8>)>;
+/// Encoded packets: kind and bytes.
+type Packets = Vec<(EncodedKind, Vec<u8>)>;
+
 /// A decoder on one thread, and one that decodes every packet's tiles on
 /// three threads (the wavefront of `decode_rows_parallel`).
 pub(crate) fn decoders() -> (Decoder, Decoder) {
@@ -59,7 +64,7 @@ fn noise(seed: u32) -> impl FnMut() -> u8 {
 }
 
 /// Loads a zstd-compressed raw BGRA sample from testdata.
-pub(crate) fn sample(name: &str, size: Size) -> Vec<(Size, Vec<u8>)> {
+pub(crate) fn sample(name: &str, size: Size) -> Frames {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata")
         .join(name);
@@ -265,7 +270,7 @@ fn frame_strategy() -> impl Strategy<Value = Vec<(Size, Vec<u8>)>> {
 }
 
 /// Encodes `frames`; returns each packet and its kind.
-fn encode_all(frames: &[(Size, Vec<u8>)], cfg: EncoderConfig) -> Vec<(EncodedKind, Vec<u8>)> {
+fn encode_all(frames: &[(Size, Vec<u8>)], cfg: EncoderConfig) -> Packets {
     let mut enc = Encoder::new(cfg).unwrap();
     frames
         .iter()
@@ -424,22 +429,20 @@ fn cached_tiles_survive_their_position_being_overwritten() {
     assert_eq!(kinds[1..], [EncodedKind::Delta; 5]);
 }
 
-#[test]
-fn a_seek_drops_cached_tiles_claimed_again_before_a_read_and_keeps_the_rest() {
-    // 1024x512: 512 full tiles, so eight frames of new noise fill the
-    // 4,096-slot ring. Frames 0-9 are new noise, frame 10 is frame 2 again:
-    // its tiles are cache references to the slots frame 2 took, which
-    // frame 3 overwrote in the picture (they must be kept), while the slots
-    // of frames 0 and 1 are claimed again by frames 8 and 9 before anything
-    // reads them (a seek may drop them); the others are never claimed again
-    // in the run, and frames after it might read them (kept).
+/// Ten 1024x512 frames of new noise (512 full tiles each, so eight fill the
+/// 4,096-slot tile cache), then the frames listed in `again` once more, all
+/// in one keyframe group (noise would soon reach the work and byte
+/// budgets), coded without motion search: a frame shown again is cache
+/// references.
+fn noise_group(seed: u32, again: &[usize]) -> (Frames, Packets) {
     let size = Size::new(1024, 512);
-    let mut byte = noise(0x9E37_79B9);
-    let mut frames: Vec<(Size, Vec<u8>)> = (0..10)
+    let mut byte = noise(seed);
+    let mut frames: Frames = (0..10)
         .map(|_| (size, (0..1024 * 512 * 4).map(|_| byte()).collect()))
         .collect();
-    frames.push(frames[2].clone());
-    // One keyframe group (noise would soon reach the work and byte budgets).
+    for &i in again {
+        frames.push(frames[i].clone());
+    }
     let policy = KeyframePolicy {
         max_delta_work_percent: 0,
         max_delta_bytes: u64::MAX,
@@ -451,13 +454,29 @@ fn a_seek_drops_cached_tiles_claimed_again_before_a_read_and_keeps_the_rest() {
     let packets = encode_all(&frames, cfg);
     assert_eq!(packets[0].0, EncodedKind::Key);
     assert!(packets[1..].iter().all(|p| p.0 == EncodedKind::Delta));
+    (frames, packets)
+}
+
+/// The decoded frame has `want`'s B, G and R bytes.
+fn same_colours(out: &FrameView<'_>, want: &[u8]) -> bool {
+    out.data
+        .chunks_exact(4)
+        .zip(want.chunks_exact(4))
+        .all(|(a, b)| a[..3] == b[..3])
+}
+
+#[test]
+fn a_seek_drops_cached_tiles_claimed_again_before_a_read_and_keeps_the_rest() {
+    // 1024x512: 512 full tiles, so eight frames of new noise fill the
+    // 4,096-slot ring. Frames 0-9 are new noise, frame 10 is frame 2 again:
+    // its tiles are cache references to the slots frame 2 took, which
+    // frame 3 overwrote in the picture (they must be kept), while the slots
+    // of frames 0 and 1 are claimed again by frames 8 and 9 before anything
+    // reads them (a seek may drop them); the others are never claimed again
+    // in the run, and frames after it might read them (kept).
+    let (frames, packets) = noise_group(0x9E37_79B9, &[2]);
     let run: Vec<&[u8]> = packets.iter().map(|p| &p.1[..]).collect();
-    let same = |out: &FrameView<'_>, want: &[u8]| {
-        out.data
-            .chunks_exact(4)
-            .zip(want.chunks_exact(4))
-            .all(|(a, b)| a[..3] == b[..3])
-    };
+    let same = same_colours;
     let mut dec = Decoder::new(Limits::default());
     let out = dec.decode_run_seeing_all_ahead(&run, false).unwrap();
     assert!(same(&out, &frames[10].1), "frame 10 decoded as a run");
@@ -474,31 +493,10 @@ fn a_seek_keeps_only_what_its_run_reads_and_a_later_packet_asks_for_the_rest() {
     // As above, plus frame 11: frame 4 again, cache references to slots
     // that a run up to frame 10 never reads. A seek drops them; the packet
     // after it says so, and decoding the group again keeps them.
-    let size = Size::new(1024, 512);
-    let mut byte = noise(0x7F4A_7C15);
-    let mut frames: Vec<(Size, Vec<u8>)> = (0..10)
-        .map(|_| (size, (0..1024 * 512 * 4).map(|_| byte()).collect()))
-        .collect();
-    frames.push(frames[2].clone());
-    frames.push(frames[4].clone());
-    let policy = KeyframePolicy {
-        max_delta_work_percent: 0,
-        max_delta_bytes: u64::MAX,
-        ..KeyframePolicy::default()
-    };
-    let cfg = EncoderConfig::default()
-        .motion_search(false)
-        .keyframes(policy);
-    let packets = encode_all(&frames, cfg);
-    assert!(packets[1..].iter().all(|p| p.0 == EncodedKind::Delta));
+    let (frames, packets) = noise_group(0x7F4A_7C15, &[2, 4]);
     let run: Vec<&[u8]> = packets[..11].iter().map(|p| &p.1[..]).collect();
     let next = &packets[11].1;
-    let same = |out: &FrameView<'_>, want: &[u8]| {
-        out.data
-            .chunks_exact(4)
-            .zip(want.chunks_exact(4))
-            .all(|(a, b)| a[..3] == b[..3])
-    };
+    let same = same_colours;
     let mut dec = Decoder::new(Limits::default());
     let out = dec.decode_run_seeing_all_ahead(&run, true).unwrap();
     assert!(same(&out, &frames[10].1), "frame 10 after a seek");

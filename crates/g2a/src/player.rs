@@ -69,6 +69,18 @@ struct Pos {
     end: u64,
 }
 
+impl Pos {
+    /// Just before the record at `offset` of `file` (a keyframe to start
+    /// from: scanning resumes at its offset).
+    fn before(file: usize, offset: u64) -> Pos {
+        Pos {
+            file,
+            offset,
+            end: offset,
+        }
+    }
+}
+
 /// The decoder's state: the last frame decoded.
 #[derive(Debug, Clone, Copy)]
 struct Current {
@@ -325,9 +337,7 @@ impl Player {
                 _ => false,
             };
             if !same {
-                self.cur = None;
-                self.decoder.reset();
-                self.broken = false;
+                self.forget_frame();
             }
         }
         self.set = set;
@@ -484,9 +494,7 @@ impl Player {
             return Ok(());
         };
         let start = self.keyframe_pos_before(last.pos);
-        self.decoder.reset();
-        self.cur = None;
-        self.broken = false;
+        self.forget_frame();
         self.decode_to(start, last.ts, |found| found.pos > last.pos, false)
     }
 
@@ -499,11 +507,7 @@ impl Player {
                 .iter()
                 .rev()
                 .find(|k| file < pos.file || k.offset <= pos.offset)?;
-            Some(Pos {
-                file,
-                offset: k.offset,
-                end: k.offset,
-            })
+            Some(Pos::before(file, k.offset))
         })
     }
 
@@ -575,11 +579,16 @@ impl Player {
                 r => return r.and_then(|()| self.current()),
             }
         }
+        self.forget_frame();
+        self.decode_to(target, ts, past, seek)?;
+        self.current()
+    }
+
+    /// Forgets the frame decoded: the next decodes from a keyframe.
+    fn forget_frame(&mut self) {
         self.decoder.reset();
         self.cur = None;
         self.broken = false;
-        self.decode_to(target, ts, past, seek)?;
-        self.current()
     }
 
     /// Decodes from just before `start` (`None`: from the frame last
@@ -593,11 +602,7 @@ impl Player {
         past: impl Fn(&Found<'_>) -> bool,
         seek: bool,
     ) -> Result<(), Error> {
-        // Start just before the keyframe: scanning resumes at its offset.
-        let mut after = match start {
-            Some(k) => Some(Pos { end: k.offset, ..k }),
-            None => self.cur.map(|c| c.pos),
-        };
+        let mut after = start.or_else(|| self.cur.map(|c| c.pos));
         // Everything up to the end of the target's keyframe group is read
         // next: ask for it in one go (a recording's pages that aren't in
         // memory would otherwise come one page fault at a time).
@@ -638,19 +643,14 @@ impl Player {
     /// The position of the keyframe at or before `ts` (the first keyframe
     /// when `ts` precedes it).
     fn keyframe_pos_at(&self, ts: Timestamp) -> Option<Pos> {
-        let to_pos = |file: usize, offset: u64| Pos {
-            file,
-            offset,
-            end: offset,
-        };
         if let Some(p) = self.set.seek_keyframe(ts) {
-            return Some(to_pos(p.file, p.keyframe.offset));
+            return Some(Pos::before(p.file, p.keyframe.offset));
         }
         self.set
             .files()
             .iter()
             .enumerate()
-            .find_map(|(i, r)| r.keyframes().first().map(|k| to_pos(i, k.offset)))
+            .find_map(|(i, r)| r.keyframes().first().map(|k| Pos::before(i, k.offset)))
     }
 
     /// Times of every keyframe, in order (for a timeline).
