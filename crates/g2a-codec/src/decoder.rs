@@ -1,5 +1,6 @@
 //! The decoder (CODEC.md §2–§6).
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -302,7 +303,10 @@ impl Decoder {
     }
 
     fn run(&mut self, packets: &[&[u8]], seek: bool) -> Result<FrameView<'_>, CodecError> {
-        if self.frames.threads < 2 || packets.len() < 2 {
+        // A keyframe starting the run is applied while it inflates
+        // (`Frames::apply_key_streamed`), even alone.
+        let streamed = packets.first().is_some_and(|p| Decoder::is_keyframe(p));
+        if self.frames.threads < 2 || (packets.len() < 2 && !streamed) {
             for p in packets {
                 self.decode(p)?;
             }
@@ -326,12 +330,42 @@ impl Decoder {
             type Inflated = Result<(Kind, Vec<u8>, Option<CacheUse>), CodecError>;
             let (tx, rx) = mpsc::sync_channel::<Inflated>(AHEAD);
             let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
-            // The biggest body first: a run starts with a keyframe.
+            // The keyframe's pieces, and first its size.
+            let (part_tx, part_rx) = mpsc::sync_channel::<Result<Part, CodecError>>(PIECES_AHEAD);
             let mut spares = vec![std::mem::take(body), std::mem::take(body2)];
             spares.sort_by_key(Vec::capacity);
+            // The biggest body gathers the keyframe's pieces.
+            let mut key_body = match streamed {
+                true => spares.pop().unwrap_or_default(),
+                false => Vec::new(),
+            };
             let inflating = s.spawn(move || {
                 let mut bodies = spares.len();
                 let mut bytes: usize = spares.iter().map(Vec::capacity).sum();
+                let mut packets = packets.iter();
+                if streamed {
+                    let p = packets.next().copied().unwrap_or_default();
+                    let mut send = |b: Vec<u8>| {
+                        // Nobody to send to: the applying side failed.
+                        let _ = part_tx.send(Ok(Part::Bytes(b)));
+                    };
+                    let mut last = Vec::new();
+                    let r = cores.inflating(|| {
+                        let (kind, at, raw_len) = inflater.header(p)?;
+                        let Kind::Key(size) = kind else {
+                            return Err(malformed(0, "a keyframe expected"));
+                        };
+                        let _ = part_tx.send(Ok(Part::Key(size)));
+                        let piece = (raw_len / 24).clamp(4 << 10, 256 << 10);
+                        inflater.inflate(&p[at..], raw_len, &mut last, Some((piece, &mut send)))
+                    });
+                    let failed = r.is_err();
+                    let _ = part_tx.send(r.map(|()| Part::Bytes(last)));
+                    drop(part_tx);
+                    if failed {
+                        return spares;
+                    }
+                }
                 'packets: for p in packets {
                     if Decoder::is_unchanged(p) {
                         match inflater.packet(p, &mut Vec::new()) {
@@ -389,13 +423,29 @@ impl Decoder {
             });
             let mut applied = Ok(());
             let mut kept = Vec::new();
+            if streamed {
+                let r = match part_rx.recv() {
+                    Ok(Ok(Part::Key(size))) => frames.apply_key_streamed(
+                        size,
+                        &mut key_body,
+                        |b| more_of_the_key(&part_rx, b),
+                        Some(cores),
+                    ),
+                    Ok(Err(e)) => Err(e),
+                    // The inflating thread sends the size first, or fails.
+                    Ok(Ok(Part::Bytes(_))) | Err(_) => Err(CodecError::NeedKeyframe),
+                };
+                drop(part_rx);
+                applied = r;
+            }
+            kept.push(key_body);
             // Packets inflated and not yet applied: what they read from and
             // claim in the tile cache tells which cached tiles need no copy
             // (CODEC.md §8, "What the decoder copies").
             let mut queue = std::collections::VecDeque::<Inflated>::new();
             // Every packet is inflated: the queue is the rest of the run.
             let mut all_inflated = false;
-            loop {
+            while applied.is_ok() {
                 if queue.is_empty() && !all_inflated {
                     match rx.recv() {
                         Ok(item) => queue.push_back(item),
@@ -453,6 +503,40 @@ impl Decoder {
             }
         }
     }
+}
+
+/// Inflating a body in pieces: their size, and where the full ones go.
+type Pieces<'a> = (usize, &'a mut dyn FnMut(Vec<u8>));
+
+/// What the inflating thread of a run sends of the keyframe that starts it
+/// (see [`Frames::apply_key_streamed`]): its size, then its body in pieces.
+enum Part {
+    Key(Size),
+    Bytes(Vec<u8>),
+}
+
+/// Appends the keyframe pieces that `parts` has (waiting for one) to `body`;
+/// false once the last has come.
+fn more_of_the_key(
+    parts: &std::sync::mpsc::Receiver<Result<Part, CodecError>>,
+    body: &mut Vec<u8>,
+) -> Result<bool, CodecError> {
+    let mut append = |part: Result<Part, CodecError>| match part? {
+        Part::Bytes(b) => {
+            body.extend_from_slice(&b);
+            Ok(())
+        }
+        Part::Key(_) => Err(malformed(0, "a second keyframe size")),
+    };
+    let Ok(first) = parts.recv() else {
+        return Ok(false);
+    };
+    append(first)?;
+    // Whatever else has arrived, in one go.
+    for part in parts.try_iter() {
+        append(part)?;
+    }
+    Ok(true)
 }
 
 /// The body length `packet`'s header announces (0 if it has none or is
@@ -599,6 +683,17 @@ impl Inflater {
 
     /// Reads `packet`'s header and inflates its body into `body`.
     fn packet(&mut self, packet: &[u8], body: &mut Vec<u8>) -> Result<Kind, CodecError> {
+        let (kind, at, raw_len) = self.header(packet)?;
+        if !matches!(kind, Kind::Unchanged) {
+            self.inflate(&packet[at..], raw_len, body, None)?;
+        }
+        Ok(kind)
+    }
+
+    /// Reads `packet`'s header: what it is, where its zstd data starts and
+    /// the length of its body (0 and 0 for an unchanged packet). A keyframe
+    /// starts a new zstd stream.
+    fn header(&mut self, packet: &[u8]) -> Result<(Kind, usize, usize), CodecError> {
         let mut c = Cursor { b: packet, pos: 1 };
         let kind = match packet.first() {
             Some(&packet::UNCHANGED) => {
@@ -609,7 +704,7 @@ impl Inflater {
                     ));
                 }
                 return if self.size.is_some() {
-                    Ok(Kind::Unchanged)
+                    Ok((Kind::Unchanged, 0, 0))
                 } else {
                     Err(CodecError::NeedKeyframe)
                 };
@@ -671,15 +766,18 @@ impl Inflater {
                 format!("body of {raw_len} bytes claimed, at most {max_body} possible for {size}"),
             ));
         }
-        self.inflate(&packet[c.pos..], raw_len as usize, body)?;
-        Ok(kind)
+        Ok((kind, c.pos, raw_len as usize))
     }
 
+    /// Inflates the next `raw_len` bytes of the stream from `input` into
+    /// `body`; with `pieces` (`(n, send)`), into pieces of at most `n` bytes
+    /// instead, each full one given to `send` (the last stays in `body`).
     fn inflate(
         &mut self,
         input: &[u8],
         raw_len: usize,
         body: &mut Vec<u8>,
+        mut pieces: Option<Pieces<'_>>,
     ) -> Result<(), CodecError> {
         use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
         let Some(z) = self.zstd.as_mut() else {
@@ -689,20 +787,27 @@ impl Inflater {
         // first); it may write up to the capacity, which `raw_len` bounds
         // unless an earlier packet was bigger: more than announced is an
         // error either way.
+        let piece = pieces.as_ref().map_or(raw_len, |&(n, _)| n.max(1));
         body.clear();
-        body.reserve(raw_len);
+        body.reserve(raw_len.min(piece));
         let mut inb = InBuffer::around(input);
-        let mut produced = 0;
+        // Bytes produced in all, and before the piece in `body`.
+        let (mut produced, mut sent) = (0, 0);
         let mut spare = [0u8; 1];
         loop {
             let done_in = inb.pos() == input.len();
             let before = (inb.pos(), produced);
             if produced < raw_len {
-                let mut out = OutBuffer::around_pos(body, produced);
+                if let Some((_, send)) = pieces.as_mut().filter(|_| body.len() == body.capacity()) {
+                    let next = Vec::with_capacity((raw_len - produced).min(piece));
+                    send(std::mem::replace(body, next));
+                    sent = produced;
+                }
+                let mut out = OutBuffer::around_pos(body, produced - sent);
                 z.run(&mut inb, &mut out)
                     .map_err(|e| CodecError::Zstd(e.to_string()))?;
-                let n = out.pos() - produced;
-                produced = out.pos();
+                let n = sent + out.pos() - produced;
+                produced = sent + out.pos();
                 if produced > raw_len {
                     return Err(malformed(
                         0,
@@ -783,19 +888,7 @@ impl Frames {
             Kind::Unchanged => return Ok(()),
             Kind::Delta => false,
             Kind::Key(size) => {
-                // A keyframe writes every pixel: the buffers are only
-                // resized (and zeroed) when the size changes.
-                let n = (size.area() * 4) as usize;
-                if self.cur.len() != n {
-                    // A zeroed allocation this big is mapped lazily: no
-                    // zero-filling pass before the keyframe writes it.
-                    self.cur = vec![0; n];
-                }
-                if self.prev.len() != n {
-                    // Allocated when a delta first needs it (most never do).
-                    self.prev = Vec::new();
-                }
-                self.size = Some(size);
+                self.start_key(size);
                 true
             }
         };
@@ -809,6 +902,81 @@ impl Frames {
         self.apply_body(body, key, tw, th, cores)
     }
 
+    /// Makes ready for a keyframe of `size`. A keyframe writes every pixel:
+    /// the buffers are only resized (and zeroed) when the size changes.
+    fn start_key(&mut self, size: Size) {
+        let n = (size.area() * 4) as usize;
+        if self.cur.len() != n {
+            // A zeroed allocation this big is mapped lazily: no zero-filling
+            // pass before the keyframe writes it.
+            self.cur = vec![0; n];
+        }
+        if self.prev.len() != n {
+            // Allocated when a delta first needs it (most never do).
+            self.prev = Vec::new();
+        }
+        self.size = Some(size);
+    }
+
+    /// Applies a keyframe of `size` whose body arrives in pieces: `more`
+    /// appends the next piece to `body` (emptied first) and says `false`
+    /// once there are none left. The tile rows are decoded as their data
+    /// arrives, on this thread while another inflates the rest; the rows
+    /// left when the last piece arrives go on every thread when they are
+    /// many. The frame is the same as [`Frames::apply`]'s; bad data is an
+    /// error once it is known to be (the frame is then half decoded, and the
+    /// decoder needs a keyframe, as after any error).
+    fn apply_key_streamed(
+        &mut self,
+        size: Size,
+        body: &mut Vec<u8>,
+        mut more: impl FnMut(&mut Vec<u8>) -> Result<bool, CodecError>,
+        cores: Option<&Cores>,
+    ) -> Result<(), CodecError> {
+        self.start_key(size);
+        let (tw, th) = (
+            (size.width as usize).div_ceil(TILE),
+            (size.height as usize).div_ceil(TILE),
+        );
+        body.clear();
+        let mut complete = false;
+        let head = loop {
+            match parse_head(body, size) {
+                Ok(head) => break head,
+                Err(e) if complete => return Err(e),
+                Err(_) => complete = !more(body)?,
+            }
+        };
+        self.plan.clear();
+        self.plan.reserve(tw * th);
+        let mut planned = Planned::default();
+        let mut rows_done = 0;
+        loop {
+            self.plan_tiles(body, &head, true, &mut planned, complete)?;
+            if complete {
+                break;
+            }
+            if self.plan.len() / tw > rows_done {
+                // Only this thread: the other one is inflating.
+                self.decode_rows(body, &head, None, rows_done, None, None);
+                rows_done = self.plan.len() / tw;
+            }
+            complete = !more(body)?;
+        }
+        // The work of the rows left.
+        let (w, h) = (size.width as usize, size.height as usize);
+        let rest = (rows_done * tw..tw * th)
+            .map(|at| {
+                let (x0, y0) = (at % tw * TILE, at / tw * TILE);
+                let code = body[head.ctl.start + at];
+                tile_work(code, TILE.min(w - x0), TILE.min(h - y0))
+            })
+            .sum();
+        self.decode_rows(body, &head, None, rows_done, Some(rest), cores);
+        self.store_tiles(&body[head.ctl.clone()], true);
+        Ok(())
+    }
+
     fn apply_body(
         &mut self,
         body: &[u8],
@@ -820,173 +988,198 @@ impl Frames {
         let Some(size) = self.size else {
             return Err(CodecError::NeedKeyframe);
         };
-        let (w, h) = (size.width as usize, size.height as usize);
-        let mut c = Cursor { b: body, pos: 0 };
-        let n_mv = c.varint()?;
-        if n_mv > 31 {
-            return Err(malformed(
-                0,
-                format!("{n_mv} motion vectors, at most 31 allowed"),
-            ));
-        }
-        let mut mvs = Vec::new();
-        for _ in 0..n_mv {
-            let at = c.pos;
-            let dx = unzigzag(c.varint()?)
-                .ok_or_else(|| malformed(at, "motion vector x beyond 32 bits"))?;
-            let at = c.pos;
-            let dy = unzigzag(c.varint()?)
-                .ok_or_else(|| malformed(at, "motion vector y beyond 32 bits"))?;
-            mvs.push((dx, dy));
-        }
-        let n_ctl = c.varint()?;
-        if n_ctl != (tw * th) as u64 {
-            return Err(malformed(
-                c.pos,
-                format!("{n_ctl} tile codes, expected {} for {size}", tw * th),
-            ));
-        }
-        let ctl = c.take(n_ctl, "tile codes")?;
-        let n_idx = c.varint()?;
-        let idx = c.take(n_idx, "palette indices")?;
-        let res = &body[c.pos..];
-        let res_at = c.pos;
+        let head = parse_head(body, size)?;
         // Plan every tile (where its data starts) and check everything a
         // tile could find wrong, so that decoding the tiles, maybe on
         // several threads, can't fail half way.
         self.plan.clear();
         self.plan.reserve(tw * th);
-        let (mut ip, mut rp) = (0usize, 0usize);
-        let mut work = 0usize;
-        let res_take = |rp: &mut usize, n: usize| -> Result<&[u8], CodecError> {
-            if n > res.len() - *rp {
-                return Err(malformed(
-                    res_at + *rp,
-                    format!("tile data of {n} bytes, only {} present", res.len() - *rp),
-                ));
-            }
-            let s = &res[*rp..*rp + n];
-            *rp += n;
-            Ok(s)
-        };
-        for ty in 0..th {
-            for tx in 0..tw {
-                let at = ty * tw + tx;
-                let code = ctl[at];
-                let (x0, y0) = (tx * TILE, ty * TILE);
-                let (cw, ch) = (TILE.min(w - x0), TILE.min(h - y0));
-                let start = TilePlan { res: rp, idx: ip };
-                match code & 7 {
-                    op::SKIP if !key => {}
-                    op::SOLID => {
-                        res_take(&mut rp, 3)?;
-                        work += cw * ch / 4;
-                    }
-                    op::COPY if !key => {
-                        let i = usize::from(code >> 3);
-                        let Some(&(dx, dy)) = mvs.get(i) else {
-                            return Err(malformed(
-                                at,
-                                format!("copy uses motion vector {i} of {}", mvs.len()),
-                            ));
-                        };
-                        let (sx, sy) = (x0 as i64 + dx, y0 as i64 + dy);
-                        if sx < 0 || sy < 0 || sx as usize + cw > w || sy as usize + ch > h {
-                            return Err(malformed(
-                                at,
-                                format!("copy source ({sx},{sy}) outside the {size} frame"),
-                            ));
-                        }
-                        work += cw * ch / 4;
-                    }
-                    op::PALETTE => {
-                        let n = usize::from(res_take(&mut rp, 1)?[0]) + 1;
-                        if n > 16 {
-                            return Err(malformed(
-                                res_at + rp,
-                                format!("palette of {n} colours, at most 16"),
-                            ));
-                        }
-                        res_take(&mut rp, n * 3)?;
-                        if cw * ch > idx.len() - ip {
-                            return Err(malformed(at, "palette indices run out"));
-                        }
-                        let ix = &idx[ip..ip + cw * ch];
-                        if let Some(bad) = ix.iter().position(|&i| usize::from(i) >= n) {
-                            return Err(malformed(
-                                ip + bad,
-                                format!("palette index {} of {n} colours", ix[bad]),
-                            ));
-                        }
-                        ip += cw * ch;
-                        work += cw * ch;
-                    }
-                    op::CACHE if !key => {
-                        let b = res_take(&mut rp, 2)?;
-                        let slot = u16::from_le_bytes([b[0], b[1]]);
-                        if cw == TILE && ch == TILE && self.cache.is_dropped(slot.into()) {
-                            return Err(CodecError::TileDropped { slot });
-                        }
-                        if cw != TILE || ch != TILE || !self.cache.has(slot.into()) {
-                            return Err(malformed(
-                                at,
-                                format!("cache slot {slot} is empty or the tile is not full-size"),
-                            ));
-                        }
-                        work += cw * ch / 4;
-                    }
-                    op::PIXELS => {
-                        res_take(&mut rp, cw * ch * 3)?;
-                        work += cw * ch * 4;
-                    }
-                    other => {
-                        return Err(malformed(
-                            at,
-                            format!(
-                                "tile code {other} not allowed in a {} packet",
-                                if key { "key" } else { "delta" }
-                            ),
-                        ));
-                    }
-                }
-                self.plan.push(start);
-            }
-        }
-        if ip != idx.len() || rp != res.len() {
-            return Err(malformed(body.len(), "unused bytes after the last tile"));
-        }
+        let mut planned = Planned::default();
+        self.plan_tiles(body, &head, key, &mut planned, true)?;
+        let ctl = &body[head.ctl.clone()];
+        let res = &body[head.res_at..];
         let mut in_place = None;
         if !key {
             // The COPY tiles of the vector most of them use are done in the
             // frame itself; the others (if any) read their sources from
             // `prev`, saved before anything changes the frame.
-            let vectors = copy_vectors(ctl, &mvs);
+            let vectors = copy_vectors(ctl, &head.mvs);
             let others = matches!(vectors, CopyVectors::Several(_));
             in_place = match vectors {
                 CopyVectors::None => None,
                 CopyVectors::One(mv) | CopyVectors::Several(mv) => Some(mv),
             };
-            self.keep_what_the_delta_reads(ctl, res, &mvs, tw, in_place.filter(|_| others));
+            self.keep_what_the_delta_reads(ctl, res, &head.mvs, tw, in_place.filter(|_| others));
             if let Some(mv) = in_place {
-                self.copy_in_place(ctl, &mvs, mv, tw, th);
+                self.copy_in_place(ctl, &head.mvs, mv, tw, th);
             }
         }
+        self.decode_rows(body, &head, in_place, 0, Some(planned.work), cores);
+        self.store_tiles(ctl, key);
+        Ok(())
+    }
+
+    /// Plans the tiles of `body` (sections at `head`) from the first one
+    /// not in `self.plan` yet: where each tile's data starts, after checking
+    /// everything a tile could find wrong. With `complete`, the body is
+    /// whole: every tile must be planned and every byte used. Otherwise
+    /// (a keyframe still arriving, see [`Frames::apply_key_streamed`]),
+    /// planning stops, without an error, at the first tile whose residual
+    /// bytes haven't all arrived.
+    fn plan_tiles(
+        &mut self,
+        body: &[u8],
+        head: &Head,
+        key: bool,
+        planned: &mut Planned,
+        complete: bool,
+    ) -> Result<(), CodecError> {
+        let Some(size) = self.size else {
+            return Err(CodecError::NeedKeyframe);
+        };
+        let (w, h) = (size.width as usize, size.height as usize);
+        let tw = w.div_ceil(TILE);
+        let ctl = &body[head.ctl.clone()];
+        let idx = &body[head.idx.clone()];
+        let res = &body[head.res_at..];
+        while self.plan.len() < ctl.len() {
+            let at = self.plan.len();
+            let code = ctl[at];
+            let (x0, y0) = (at % tw * TILE, at / tw * TILE);
+            let (cw, ch) = (TILE.min(w - x0), TILE.min(h - y0));
+            let Planned { ip, rp, .. } = *planned;
+            let arrived = res.len() - rp;
+            // Whether the tile's next `n` residual bytes are still to come
+            // (an error if none will).
+            let missing = |n: usize| -> Result<bool, CodecError> {
+                match (n > arrived, complete) {
+                    (false, _) => Ok(false),
+                    (true, false) => Ok(true),
+                    (true, true) => Err(malformed(
+                        head.res_at + rp,
+                        format!("tile data of {n} bytes, only {arrived} present"),
+                    )),
+                }
+            };
+            let (n_res, n_idx) = match code & 7 {
+                op::SKIP if !key => (0, 0),
+                op::SOLID => (3, 0),
+                op::COPY if !key => {
+                    let i = usize::from(code >> 3);
+                    let Some(&(dx, dy)) = head.mvs.get(i) else {
+                        return Err(malformed(
+                            at,
+                            format!("copy uses motion vector {i} of {}", head.mvs.len()),
+                        ));
+                    };
+                    let (sx, sy) = (x0 as i64 + dx, y0 as i64 + dy);
+                    if sx < 0 || sy < 0 || sx as usize + cw > w || sy as usize + ch > h {
+                        return Err(malformed(
+                            at,
+                            format!("copy source ({sx},{sy}) outside the {size} frame"),
+                        ));
+                    }
+                    (0, 0)
+                }
+                op::PALETTE => {
+                    if missing(1)? {
+                        return Ok(());
+                    }
+                    let n = usize::from(res[rp]) + 1;
+                    if n > 16 {
+                        return Err(malformed(
+                            head.res_at + rp,
+                            format!("palette of {n} colours, at most 16"),
+                        ));
+                    }
+                    if cw * ch > idx.len() - ip {
+                        return Err(malformed(at, "palette indices run out"));
+                    }
+                    let ix = &idx[ip..ip + cw * ch];
+                    if let Some(bad) = ix.iter().position(|&i| usize::from(i) >= n) {
+                        return Err(malformed(
+                            ip + bad,
+                            format!("palette index {} of {n} colours", ix[bad]),
+                        ));
+                    }
+                    (1 + n * 3, cw * ch)
+                }
+                op::CACHE if !key => {
+                    if missing(2)? {
+                        return Ok(());
+                    }
+                    let slot = u16::from_le_bytes([res[rp], res[rp + 1]]);
+                    if cw == TILE && ch == TILE && self.cache.is_dropped(slot.into()) {
+                        return Err(CodecError::TileDropped { slot });
+                    }
+                    if cw != TILE || ch != TILE || !self.cache.has(slot.into()) {
+                        return Err(malformed(
+                            at,
+                            format!("cache slot {slot} is empty or the tile is not full-size"),
+                        ));
+                    }
+                    (2, 0)
+                }
+                op::PIXELS => (cw * ch * 3, 0),
+                other => {
+                    return Err(malformed(
+                        at,
+                        format!(
+                            "tile code {other} not allowed in a {} packet",
+                            if key { "key" } else { "delta" }
+                        ),
+                    ));
+                }
+            };
+            if missing(n_res)? {
+                return Ok(());
+            }
+            self.plan.push(TilePlan { res: rp, idx: ip });
+            *planned = Planned {
+                ip: ip + n_idx,
+                rp: rp + n_res,
+                work: planned.work + tile_work(code, cw, ch),
+            };
+        }
+        if complete && (planned.ip != idx.len() || planned.rp != res.len()) {
+            return Err(malformed(body.len(), "unused bytes after the last tile"));
+        }
+        Ok(())
+    }
+
+    /// Decodes the planned tiles of the tile rows from `first_row` on, on
+    /// several threads when their `work` makes it pay (`None`: on this
+    /// thread only).
+    fn decode_rows(
+        &mut self,
+        body: &[u8],
+        head: &Head,
+        in_place: Option<(i64, i64)>,
+        first_row: usize,
+        work: Option<usize>,
+        cores: Option<&Cores>,
+    ) {
+        let Some(size) = self.size else { return };
+        let (w, h) = (size.width as usize, size.height as usize);
+        let th = h.div_ceil(TILE);
         let job = TileJob {
             w,
             h,
-            tw,
-            ctl,
+            tw: w.div_ceil(TILE),
+            ctl: &body[head.ctl.clone()],
             plan: &self.plan,
-            res,
-            idx,
-            mvs: &mvs,
+            res: &body[head.res_at..],
+            idx: &body[head.idx.clone()],
+            mvs: &head.mvs,
             prev: &self.prev,
             cache: self.cache.flushed(),
             in_place,
         };
-        let threads = self.threads.min(th);
-        if threads > 1 && work >= self.min_parallel_work {
-            let mut all = || decode_rows_parallel(&job, &mut self.cur, threads, &mut self.edges);
+        let last_row = (self.plan.len() / job.tw).min(th);
+        let threads = self.threads.min(last_row.saturating_sub(first_row));
+        if threads > 1 && work.is_some_and(|w| w >= self.min_parallel_work) {
+            let (cur, edges) = (&mut self.cur, &mut self.edges);
+            let mut all = || decode_rows_parallel(&job, cur, threads, edges, first_row..last_row);
             match cores {
                 Some(c) => c.all(all),
                 None => all(),
@@ -994,7 +1187,7 @@ impl Frames {
         } else {
             let row_len = TILE * w * 4;
             let mut top = [0u8; (TILE + 1) * 4];
-            for ty in 0..th {
+            for ty in first_row..last_row {
                 let (done, rest) = self.cur.split_at_mut(ty * row_len);
                 let n = row_len.min(rest.len());
                 let rows = &mut rest[..n];
@@ -1014,8 +1207,15 @@ impl Frames {
                 );
             }
         }
-        // New content goes into the tile cache (CODEC.md §3.1): as
-        // references to the frame, copied when they would be lost.
+    }
+
+    /// After a packet is decoded, its new content goes into the tile cache
+    /// (CODEC.md §3.1): as references to the frame, copied when they would
+    /// be lost. A keyframe empties the cache first.
+    fn store_tiles(&mut self, ctl: &[u8], key: bool) {
+        let Some(size) = self.size else { return };
+        let (w, h) = (size.width as usize, size.height as usize);
+        let (tw, th) = (w.div_ceil(TILE), h.div_ceil(TILE));
         if key {
             self.cache.reset(tw * th);
         }
@@ -1027,7 +1227,6 @@ impl Frames {
                 }
             }
         }
-        Ok(())
     }
 
     /// Before a planned delta changes the frame: copies what its tiles read
@@ -1182,6 +1381,84 @@ fn copy_vectors(ctl: &[u8], mvs: &[(i64, i64)]) -> CopyVectors {
     }
 }
 
+/// Where the sections of a packet body lie (CODEC.md §2): its motion
+/// vectors, and the byte ranges of its tile codes and palette indices; the
+/// residuals are the rest of the body.
+struct Head {
+    mvs: Vec<(i64, i64)>,
+    ctl: Range<usize>,
+    idx: Range<usize>,
+    res_at: usize,
+}
+
+/// Reads where the sections of a body for frames of `size` lie; an error
+/// if they don't hold together or the body (so far) ends before its
+/// palette indices do.
+fn parse_head(body: &[u8], size: Size) -> Result<Head, CodecError> {
+    let (tw, th) = (
+        (size.width as usize).div_ceil(TILE),
+        (size.height as usize).div_ceil(TILE),
+    );
+    let mut c = Cursor { b: body, pos: 0 };
+    let n_mv = c.varint()?;
+    if n_mv > 31 {
+        return Err(malformed(
+            0,
+            format!("{n_mv} motion vectors, at most 31 allowed"),
+        ));
+    }
+    let mut mvs = Vec::new();
+    for _ in 0..n_mv {
+        let at = c.pos;
+        let dx =
+            unzigzag(c.varint()?).ok_or_else(|| malformed(at, "motion vector x beyond 32 bits"))?;
+        let at = c.pos;
+        let dy =
+            unzigzag(c.varint()?).ok_or_else(|| malformed(at, "motion vector y beyond 32 bits"))?;
+        mvs.push((dx, dy));
+    }
+    let n_ctl = c.varint()?;
+    if n_ctl != (tw * th) as u64 {
+        return Err(malformed(
+            c.pos,
+            format!("{n_ctl} tile codes, expected {} for {size}", tw * th),
+        ));
+    }
+    let ctl_at = c.pos;
+    c.take(n_ctl, "tile codes")?;
+    let ctl = ctl_at..c.pos;
+    let n_idx = c.varint()?;
+    let idx_at = c.pos;
+    c.take(n_idx, "palette indices")?;
+    Ok(Head {
+        mvs,
+        ctl,
+        idx: idx_at..c.pos,
+        res_at: c.pos,
+    })
+}
+
+/// How far the planning of a body's tiles has got: the palette indices and
+/// residual bytes of the tiles planned, and their decoding work.
+#[derive(Clone, Copy, Default)]
+struct Planned {
+    ip: usize,
+    rp: usize,
+    work: usize,
+}
+
+/// A tile's decoding work, in the units of the keyframe policy (CODEC.md
+/// §8): a predicted pixel 4, a palette pixel 1, a solid, copied or cached
+/// pixel 1/4.
+fn tile_work(code: u8, cw: usize, ch: usize) -> usize {
+    match code & 7 {
+        op::SOLID | op::COPY | op::CACHE => cw * ch / 4,
+        op::PALETTE => cw * ch,
+        op::PIXELS => cw * ch * 4,
+        _ => 0,
+    }
+}
+
 /// Where a tile's data starts in the residual and palette-index streams.
 #[derive(Clone, Copy, Debug)]
 struct TilePlan {
@@ -1258,6 +1535,10 @@ impl Cores {
 /// 16 MiB, worst 26.9–29.0 ms; 128 or 24 MiB, 21.0–23.2 ms; no limit, the same).
 const AHEAD: usize = 128;
 const AHEAD_BYTES: usize = 24 << 20;
+
+/// How many pieces of a keyframe being applied as it inflates may wait for
+/// the applying side (of 4–256 KiB: a 1080p keyframe comes in ~24).
+const PIECES_AHEAD: usize = 64;
 
 /// Most threads a decoder uses.
 const MAX_THREADS: usize = 4;
@@ -1382,10 +1663,17 @@ struct Edges {
 #[repr(align(128))]
 struct Counter(AtomicUsize);
 
-/// Decodes `job`'s tile rows on `threads` threads (the caller's among them).
-/// Rows are claimed in order, so a thread only ever waits on a row that is
-/// being decoded.
-fn decode_rows_parallel(job: &TileJob<'_>, cur: &mut [u8], threads: usize, edges: &mut Edges) {
+/// Decodes the tile rows `rows` of `job` on `threads` threads (the
+/// caller's among them); the rows above them are decoded already. Rows are
+/// claimed in order, so a thread only ever waits on a row that is being
+/// decoded.
+fn decode_rows_parallel(
+    job: &TileJob<'_>,
+    cur: &mut [u8],
+    threads: usize,
+    edges: &mut Edges,
+    rows: Range<usize>,
+) {
     let (w, th) = (job.w, job.h.div_ceil(TILE));
     if edges.px.len() < w * th {
         edges.px.resize_with(w * th, || AtomicU32::new(0));
@@ -1394,7 +1682,16 @@ fn decode_rows_parallel(job: &TileJob<'_>, cur: &mut [u8], threads: usize, edges
     edges.done.resize_with(th, Counter::default);
     let edges = &*edges;
     let failed = AtomicBool::new(false);
-    let rows = Mutex::new(cur.chunks_mut(TILE * w * 4).enumerate());
+    let first = rows.start;
+    let (done, rest) = cur.split_at_mut(first * TILE * w * 4);
+    // The frame row above the first tile row (decoded already).
+    let above_first: &[u8] = &done[done.len().saturating_sub(w * 4)..];
+    let rows = Mutex::new(
+        rest.chunks_mut(TILE * w * 4)
+            .take(rows.len())
+            .enumerate()
+            .map(|(i, chunk)| (first + i, chunk)),
+    );
     let worker = || {
         // A panicking thread lets the others stop waiting for it.
         struct Flag<'a>(&'a AtomicBool);
@@ -1411,7 +1708,11 @@ fn decode_rows_parallel(job: &TileJob<'_>, cur: &mut [u8], threads: usize, edges
         loop {
             let next = rows.lock().unwrap_or_else(PoisonError::into_inner).next();
             let Some((ty, chunk)) = next else { return };
-            let above = |tx: usize, first: usize, end: usize, out: &mut [u8]| {
+            let above = |tx: usize, from: usize, end: usize, out: &mut [u8]| {
+                if ty == first {
+                    out.copy_from_slice(&above_first[from * 4..end * 4]);
+                    return true;
+                }
                 let progress = &edges.done[ty - 1].0;
                 let mut spins = 0u32;
                 while progress.load(Ordering::Acquire) <= tx {
@@ -1426,7 +1727,7 @@ fn decode_rows_parallel(job: &TileJob<'_>, cur: &mut [u8], threads: usize, edges
                     }
                 }
                 let line = &edges.px[(ty - 1) * w..ty * w];
-                for (o, p) in out.chunks_exact_mut(4).zip(&line[first..end]) {
+                for (o, p) in out.chunks_exact_mut(4).zip(&line[from..end]) {
                     o.copy_from_slice(&p.load(Ordering::Relaxed).to_le_bytes());
                 }
                 true
@@ -2020,6 +2321,113 @@ mod copy_tests {
                 .unwrap();
             f.apply(Kind::Delta, &delta, None).unwrap();
             assert_eq!(tiles(&f.cur), [b, c, a, d], "{threads} threads");
+        }
+    }
+}
+
+#[cfg(test)]
+mod streamed_key_tests {
+    use super::*;
+    use crate::tests::sample;
+    use crate::{Encoder, EncoderConfig};
+    use g2a_core::{FrameRef, PixelFormat};
+
+    const SIZE: Size = Size::new(960, 540);
+
+    /// The first frame of a real sample as a keyframe: its inflated body,
+    /// and the frame that applying the whole body gives.
+    fn key(name: &str) -> (Vec<u8>, Vec<u8>) {
+        let frames = sample(name, SIZE);
+        let f = FrameRef::packed(&frames[0].1, SIZE, PixelFormat::Bgra8).unwrap();
+        let mut packet = Vec::new();
+        let mut enc = Encoder::new(EncoderConfig::default()).unwrap();
+        enc.encode(&f, true, &mut packet).unwrap();
+        let mut dec = Decoder::new(Limits::default());
+        dec.set_threads(1);
+        let want = dec.decode(&packet).unwrap().data.to_vec();
+        let mut body = Vec::new();
+        dec.inflater.packet(&packet, &mut body).unwrap();
+        (body, want)
+    }
+
+    /// A decoder of `threads` threads (every packet big enough for them).
+    fn decoder(threads: usize) -> Decoder {
+        let mut d = Decoder::new(Limits::default());
+        d.set_threads(threads);
+        d.set_min_parallel_work(0);
+        d
+    }
+
+    /// Applies `body` as a streamed keyframe, `piece` bytes at a time, then
+    /// `end` once the pieces run out.
+    fn streamed(
+        d: &mut Decoder,
+        body: &[u8],
+        piece: usize,
+        end: Result<bool, CodecError>,
+    ) -> Result<(), CodecError> {
+        let mut pieces = body.chunks(piece);
+        let mut end = Some(end);
+        let more = |b: &mut Vec<u8>| match pieces.next() {
+            Some(p) => {
+                b.extend_from_slice(p);
+                Ok(true)
+            }
+            None => end.take().unwrap_or(Ok(false)),
+        };
+        d.frames
+            .apply_key_streamed(SIZE, &mut Vec::new(), more, None)
+    }
+
+    #[test]
+    fn a_keyframe_applied_piece_by_piece_is_the_keyframe_applied_whole() {
+        for name in ["term-960x540-40f.bgra.zst", "desktop-960x540-40f.bgra.zst"] {
+            let (body, want) = key(name);
+            // Pieces that cut the head, palettes and tiles anywhere.
+            for piece in [1, 5, 333, 4096, 65_536, body.len()] {
+                for threads in [1, 3] {
+                    let mut d = decoder(threads);
+                    streamed(&mut d, &body, piece, Ok(false)).unwrap();
+                    let got = d.frame().unwrap();
+                    assert!(
+                        got.data == want,
+                        "{name}: pieces of {piece}, {threads} threads"
+                    );
+                    // The tile cache holds the keyframe's tiles, as after
+                    // the whole body.
+                    assert!(d.frames.cache.has(0), "{name}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_are_decoded_before_the_last_piece_comes() {
+        // The last 100 bytes never come: the inflating side fails instead.
+        // Every tile row but the last (whose data they end) is decoded.
+        let (body, want) = key("desktop-960x540-40f.bgra.zst");
+        let mut d = decoder(1);
+        let cut = Err(CodecError::Zstd("cut".into()));
+        let r = streamed(&mut d, &body[..body.len() - 100], 4096, cut);
+        assert_eq!(r, Err(CodecError::Zstd("cut".into())));
+        let rows = 540 / TILE * TILE * 960 * 4;
+        assert!(d.frames.cur[..rows] == want[..rows]);
+    }
+
+    #[test]
+    fn a_streamed_body_short_or_long_is_an_error() {
+        let (body, _) = key("term-960x540-40f.bgra.zst");
+        for piece in [7, 4096] {
+            let mut d = decoder(2);
+            let r = streamed(&mut d, &body[..body.len() - 1], piece, Ok(false));
+            assert!(matches!(r, Err(CodecError::Malformed { .. })), "{r:?}");
+            let mut long = body.clone();
+            long.push(0);
+            let r = streamed(&mut d, &long, piece, Ok(false));
+            assert!(matches!(r, Err(CodecError::Malformed { .. })), "{r:?}");
+            // A head cut short.
+            let r = streamed(&mut d, &body[..3], piece, Ok(false));
+            assert!(matches!(r, Err(CodecError::Malformed { .. })), "{r:?}");
         }
     }
 }

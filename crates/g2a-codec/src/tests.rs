@@ -344,6 +344,22 @@ fn runs_decode_like_single_packets_and_report_the_first_error() {
     // Starting without a keyframe.
     let run: Vec<&[u8]> = packets[1..4].iter().map(|p| &p.1[..]).collect();
     assert_eq!(dec.decode_run(&run).err(), Some(CodecError::NeedKeyframe));
+    // A keyframe cut short (applied as it inflates), alone or followed by
+    // deltas: an error, and the decoder needs a keyframe.
+    let key = &packets[0].1;
+    for run in [
+        vec![&key[..key.len() / 2]],
+        vec![&key[..key.len() / 2], &packets[1].1],
+    ] {
+        assert!(matches!(
+            dec.decode_run(&run),
+            Err(CodecError::Malformed { .. })
+        ));
+        assert_eq!(
+            dec.decode(&packets[1].1).err(),
+            Some(CodecError::NeedKeyframe)
+        );
+    }
     // And the decoder still works.
     check_runs(&frames, &packets, 2);
     // One keyframe and 39 deltas: runs longer than the inflating thread may
