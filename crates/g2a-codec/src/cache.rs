@@ -208,6 +208,8 @@ pub(crate) struct LazyCache {
     slot_of: Vec<u32>,
     /// For each slot, the tile position holding its pixels ([`NONE`]: in the cache).
     pos_of: Vec<u32>,
+    /// Slots whose pixels were dropped and that have not been stored again.
+    dropped: usize,
 }
 
 impl LazyCache {
@@ -218,6 +220,12 @@ impl LazyCache {
         self.slot_of.resize(tiles, NONE);
         self.pos_of.clear();
         self.pos_of.resize(SLOTS, NONE);
+        self.dropped = 0;
+    }
+
+    /// How many slots are dropped (see [`is_dropped`](LazyCache::is_dropped)).
+    pub(crate) fn dropped_slots(&self) -> usize {
+        self.dropped
     }
 
     /// True when `slot` is filled (a packet may name it).
@@ -242,7 +250,9 @@ impl LazyCache {
     pub(crate) fn store(&mut self, pos: usize) {
         let slot = self.cache.claim();
         let old = self.pos_of[slot];
-        if old != NONE && old != DROPPED {
+        if old == DROPPED {
+            self.dropped -= 1;
+        } else if old != NONE {
             // The slot's previous tile is gone from the ring.
             self.slot_of[old as usize] = NONE;
         }
@@ -282,6 +292,7 @@ impl LazyCache {
         if slot != NONE && dropped.contains(slot as usize) {
             self.slot_of[pos] = NONE;
             self.pos_of[slot as usize] = DROPPED;
+            self.dropped += 1;
             return true;
         }
         self.flush_pos(pos, frame, w, tw);

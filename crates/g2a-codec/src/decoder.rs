@@ -217,6 +217,15 @@ impl Decoder {
         self.frames.dropped
     }
 
+    /// True when a seek ([`Decoder::seek`]) dropped cached tiles that the
+    /// packets after it might read: decoding on from this frame may then
+    /// fail with [`CodecError::TileDropped`] (a seek that resumes from here
+    /// is better off starting at the keyframe).
+    #[must_use]
+    pub fn has_dropped_tiles(&self) -> bool {
+        self.frames.size.is_some() && self.frames.cache.dropped_slots() > 0
+    }
+
     /// Forgets the current frame: the next packet must be a keyframe.
     pub fn reset(&mut self) {
         self.frames.size = None;
@@ -277,7 +286,8 @@ impl Decoder {
     /// (zstd) and applying times rather than their sum. That thread runs at
     /// most 128 packets or 24 MiB of bodies ahead (plus the body it is
     /// inflating), and waits between packets while a big packet's tiles are
-    /// decoded on several threads.
+    /// decoded on several threads. A keyframe starting the run (even alone)
+    /// comes in pieces, and its tile rows are decoded as their data arrives.
     ///
     /// # Errors
     /// As [`Decoder::decode`], for the first packet that fails (the

@@ -519,10 +519,13 @@ fn a_seek_keeps_only_what_its_run_reads_and_a_later_packet_asks_for_the_rest() {
     // Frames 0 and 1's slots are claimed again; frames 3 to 9's are never
     // read in the run; frame 2's are read by frame 10.
     assert_eq!(dec.dropped_tiles(), 9 * 512);
+    assert!(dec.has_dropped_tiles());
     let slot_of_frame_4 = |e: &CodecError| matches!(e, CodecError::TileDropped { slot } if (2048..2560).contains(slot));
     let e = dec.decode(next).unwrap_err();
     assert!(slot_of_frame_4(&e), "{e}");
     dec.decode_run(&run).unwrap();
+    // Run mode drops only slots that the run claims again.
+    assert!(!dec.has_dropped_tiles());
     assert!(same(&dec.decode(next).unwrap(), &frames[11].1));
     // With the other thread inflating: the packet after the seek either
     // finds what it reads or says so, and the same way out works.

@@ -556,31 +556,32 @@ impl Player {
     ///
     /// Seeks through the index: decoding starts at the keyframe at or
     /// before `ts`, unless the player is already between that keyframe and
-    /// `ts`, in which case it decodes forward from where it is.
+    /// `ts`, in which case it decodes forward from where it is (if the seek
+    /// that took it there kept every cached tile: see
+    /// [`Decoder::seek`](g2a_codec::Decoder::seek)).
     ///
     /// # Errors
     /// [`Error::NoVideo`] for a recording without frames; [`Error::Codec`]
     /// for a damaged packet.
     pub fn frame_at(&mut self, ts: Timestamp) -> Result<VideoFrame<'_>, Error> {
         let target = self.keyframe_pos_at(ts);
+        // Not after a seek that dropped cached tiles: a packet on the way
+        // may need one (about one resume in two on `term-1080` did), and a
+        // failed resume costs its packets and a run from the keyframe.
+        let can_resume = self.decoder.frame().is_some() && !self.decoder.has_dropped_tiles();
         let resume = match (self.cur, target) {
-            (Some(c), Some(k)) => c.ts <= ts && k <= c.pos && self.decoder.frame().is_some(),
-            (Some(c), None) => c.ts <= ts && self.decoder.frame().is_some(),
+            (Some(c), Some(k)) => c.ts <= ts && k <= c.pos && can_resume,
+            (Some(c), None) => c.ts <= ts && can_resume,
             (None, _) => false,
         };
         let past = |found: &Found<'_>| found.ts > ts;
-        let mut seek = true;
         if resume {
-            match self.decode_to(None, ts, past, true) {
-                // Resumed after a seek that didn't keep a tile this run
-                // reads: start again at the keyframe, and keep every tile
-                // this time, so that seeking on in the group resumes.
-                Err(Error::Codec(CodecError::TileDropped { .. })) => seek = false,
-                r => return r.and_then(|()| self.current()),
-            }
+            return self
+                .decode_to(None, ts, past, true)
+                .and_then(|()| self.current());
         }
         self.forget_frame();
-        self.decode_to(target, ts, past, seek)?;
+        self.decode_to(target, ts, past, true)?;
         self.current()
     }
 

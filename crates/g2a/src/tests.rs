@@ -171,7 +171,8 @@ fn playing_on_after_a_seek_gets_back_the_cached_tiles_the_seek_dropped() {
     assert_eq!(next.ts, ts(11));
     assert!(same_rgb(next.data, &frames[11]));
     assert!(player.next_frame().unwrap().is_none());
-    // Seeking on from the frame a seek left (the run resumes there).
+    // Seeking on from the frame a seek left: the seek dropped tiles, so
+    // the next starts at the keyframe again rather than resume there.
     assert!(same_rgb(player.frame_at(ts(10)).unwrap().data, &frames[10]));
     assert!(same_rgb(player.frame_at(ts(11)).unwrap().data, &frames[11]));
 }
