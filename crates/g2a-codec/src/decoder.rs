@@ -584,23 +584,10 @@ struct CacheUse {
 /// body doesn't hold together (applying it will say why).
 fn cache_use(body: &[u8], size: Size, key: bool) -> Option<CacheUse> {
     let (w, h) = (size.width as usize, size.height as usize);
-    let (tw, th) = (w.div_ceil(TILE), h.div_ceil(TILE));
-    let mut c = Cursor { b: body, pos: 0 };
-    let n_mv = c.varint().ok()?;
-    if n_mv > 31 {
-        return None;
-    }
-    for _ in 0..2 * n_mv {
-        c.varint().ok()?;
-    }
-    let n_ctl = c.varint().ok()?;
-    if n_ctl != (tw * th) as u64 {
-        return None;
-    }
-    let ctl = c.take(n_ctl, "tile codes").ok()?;
-    let n_idx = c.varint().ok()?;
-    c.take(n_idx, "palette indices").ok()?;
-    let res = &body[c.pos..];
+    let tw = w.div_ceil(TILE);
+    let head = parse_head(body, size).ok()?;
+    let ctl = &body[head.ctl];
+    let res = &body[head.res_at..];
     let mut u = CacheUse {
         key,
         ..CacheUse::default()
