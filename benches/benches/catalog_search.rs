@@ -17,18 +17,20 @@ const DAY: i64 = 86_400_000_000;
 const PORTALS: usize = 10;
 const TEAMS: usize = 100;
 const REPS: usize = 2_000;
+/// Every account in the generated catalog has this password.
+const PW: &str = "bench-pw-Vq8#Lw2!pZ";
 
 fn build(n: usize) -> (tempfile::TempDir, Catalog) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cat = Catalog::create(
         dir.path(),
         "admin",
-        "pw",
+        PW,
         CatalogOptions::insecure_fast_for_tests(),
     )
     .expect("create catalog");
     cat.set_clock(Clock::Fixed(NOW));
-    let admin = cat.login("admin", "pw").expect("login");
+    let admin = cat.login("admin", PW).expect("login");
     for p in 0..PORTALS {
         cat.add_portal(&admin, &format!("portal{p}"), None)
             .expect("portal");
@@ -45,7 +47,15 @@ fn build(n: usize) -> (tempfile::TempDir, Catalog) {
         cat.add_team(&admin, &format!("team{t}"), parent.as_deref())
             .expect("team");
     }
-    cat.add_manager(&admin, "tm", Role::TeamManager, "pw", &["team0"])
+    // Every top-level team works on every top-level portal (and so on the
+    // subportals), as the catalog's attribution checks require.
+    for t in (0..TEAMS).step_by(5) {
+        for p in 0..PORTALS {
+            cat.assign_team_to_portal(&admin, &format!("team{t}"), &format!("portal{p}"))
+                .expect("assign team");
+        }
+    }
+    cat.add_manager(&admin, "tm", Role::TeamManager, PW, &["team0"])
         .expect("manager");
     for r in 0..REPS {
         cat.add_representative(
@@ -99,8 +109,8 @@ fn bench(c: &mut Criterion) {
         "catalog_search: generated {n} sessions in {:.1?}",
         t0.elapsed()
     );
-    let admin = cat.login("admin", "pw").expect("login");
-    let tm = cat.login("tm", "pw").expect("login");
+    let admin = cat.login("admin", PW).expect("login");
+    let tm = cat.login("tm", PW).expect("login");
     let mid = format!("S{:08}", n / 2);
     let mut g = c.benchmark_group(format!("catalog_search_{n}"));
     let queries: Vec<(&str, &g2a_catalog::Actor, SearchQuery)> = vec![

@@ -54,7 +54,21 @@ impl Catalog {
         session_id: &str,
         passphrase: Option<&Passphrase>,
     ) -> Result<Vec<ChatLine>, CatalogError> {
-        let g = self.open_for(actor, session_id, Action::Chat, passphrase)?;
+        self.read_chat_with(actor, session_id, || Ok(passphrase))
+    }
+
+    /// [`Catalog::read_chat`] asking for the passphrase only when the
+    /// recording is encrypted (see [`Catalog::open_with`]).
+    ///
+    /// # Errors
+    /// As [`Catalog::read_chat`].
+    pub fn read_chat_with<P: std::borrow::Borrow<Passphrase>>(
+        &self,
+        actor: &Actor,
+        session_id: &str,
+        passphrase: impl FnOnce() -> Result<Option<P>, CatalogError>,
+    ) -> Result<Vec<ChatLine>, CatalogError> {
+        let g = self.open_with(actor, session_id, Action::Chat, passphrase)?;
         let mut out = Vec::new();
         for_each_record(&g, |rec| {
             if let Record::Chat {
@@ -86,7 +100,21 @@ impl Catalog {
         session_id: &str,
         passphrase: Option<&Passphrase>,
     ) -> Result<Vec<DiagnosticDoc>, CatalogError> {
-        let g = self.open_for(actor, session_id, Action::Diagnostics, passphrase)?;
+        self.read_diagnostics_with(actor, session_id, || Ok(passphrase))
+    }
+
+    /// [`Catalog::read_diagnostics`] asking for the passphrase only when
+    /// the recording is encrypted (see [`Catalog::open_with`]).
+    ///
+    /// # Errors
+    /// As [`Catalog::read_chat`].
+    pub fn read_diagnostics_with<P: std::borrow::Borrow<Passphrase>>(
+        &self,
+        actor: &Actor,
+        session_id: &str,
+        passphrase: impl FnOnce() -> Result<Option<P>, CatalogError>,
+    ) -> Result<Vec<DiagnosticDoc>, CatalogError> {
+        let g = self.open_with(actor, session_id, Action::Diagnostics, passphrase)?;
         let mut out = Vec::new();
         for_each_record(&g, |rec| {
             if let Record::Diagnostic { ts, name, data, .. } = rec {
@@ -115,20 +143,13 @@ fn for_each_record(g: &Grant, mut f: impl FnMut(Record<'_>)) -> Result<(), Catal
         .map(|c| c as &dyn g2a_format::PayloadCipher);
     let mut buf = Vec::new();
     for rec in set.merged() {
-        let rec =
-            g2a_format::unseal(rec, cipher, &mut buf).map_err(|source| CatalogError::Format {
-                path: first.to_owned(),
-                source,
-            })?;
+        let rec = g2a_format::unseal(rec, cipher, &mut buf)
+            .map_err(|e| CatalogError::format(first, e))?;
         f(rec);
     }
     Ok(())
 }
 
 fn open_set(first: &std::path::Path) -> Result<SessionSet, CatalogError> {
-    let err = |source| CatalogError::Format {
-        path: first.to_owned(),
-        source,
-    };
-    SessionSet::open(first).map_err(err)
+    SessionSet::open(first).map_err(|e| CatalogError::format(first, e))
 }

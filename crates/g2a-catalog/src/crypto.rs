@@ -179,6 +179,11 @@ impl Passphrase {
         }
         Ok(Passphrase(SecretString::from(t.to_owned())))
     }
+
+    /// The passphrase's text, for the strength rule of a new passphrase.
+    pub(crate) fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
 }
 
 impl fmt::Debug for Passphrase {

@@ -24,18 +24,19 @@
 //! use g2a_catalog::{Action, Catalog, CatalogOptions, NewSession, Role, SearchQuery};
 //!
 //! let dir = tempfile::tempdir()?;
-//! let mut cat = Catalog::create(dir.path(), "boss", "pw", CatalogOptions::insecure_fast_for_tests())?;
-//! let boss = cat.login("boss", "pw")?;
+//! let mut cat = Catalog::create(dir.path(), "boss", "Vq8#Lw2!pZ-boss", CatalogOptions::insecure_fast_for_tests())?;
+//! let boss = cat.login("boss", "Vq8#Lw2!pZ-boss")?;
 //! cat.add_portal(&boss, "acme", None)?;
 //! cat.add_team(&boss, "support", None)?;
-//! cat.add_representative(&boss, "ann", "support", Some("ann-pw"), true)?;
+//! cat.assign_team_to_portal(&boss, "support", "acme")?;
+//! cat.add_representative(&boss, "ann", "support", Some("Vq8#Lw2!pZ-ann"), true)?;
 //! let now = cat.now();
 //! cat.import_metadata(&boss, &[NewSession {
 //!     id: "S1".into(), portal: "acme".into(), team: "support".into(),
 //!     representative: "ann".into(), start_unix_micros: now - 1, end_unix_micros: now,
 //!     ..NewSession::default()
 //! }])?;
-//! let ann = cat.login("ann", "ann-pw")?;
+//! let ann = cat.login("ann", "Vq8#Lw2!pZ-ann")?;
 //! assert_eq!(cat.search(&ann, &SearchQuery::default())?.sessions.len(), 1);
 //! let grant = cat.open_for(&ann, "S1", Action::Replay, None)?;
 //! assert!(grant.cipher.is_none());
@@ -44,18 +45,33 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod access;
+mod audit;
 mod catalog;
 mod content;
 mod crypto;
 mod error;
 mod import;
 mod model;
+mod names;
+mod org;
+mod passphrase;
+mod people;
+mod private;
+mod retention;
 mod rights;
+mod sessions;
 mod store;
+mod users;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_management;
+#[cfg(test)]
+mod tests_security;
 
+pub use audit::MAX_AUDIT_ENTRIES;
 pub use catalog::{Catalog, CatalogOptions, Clock, Grant};
 pub use content::{ChatLine, DiagnosticDoc};
 pub use crypto::{
@@ -64,7 +80,7 @@ pub use crypto::{
 };
 pub use error::CatalogError;
 pub use model::{
-    Action, Actor, AuditEntry, NewSession, RecordingFile, Role, SearchPage, SearchQuery,
-    SessionInfo,
+    Action, Actor, AuditEntry, AuditQuery, ImportOptions, Imported, NewSession, PortalInfo,
+    RecordingFile, Role, SearchPage, SearchQuery, SessionInfo, TeamInfo, UserInfo,
 };
 pub use rights::{authorize, authorize_search, Denied, NOT_VISIBLE};

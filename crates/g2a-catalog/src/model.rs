@@ -191,6 +191,14 @@ pub struct NewSession {
     pub tracks: Vec<String>,
 }
 
+impl SessionInfo {
+    /// The session's length in microseconds.
+    #[must_use]
+    pub fn duration_micros(&self) -> i64 {
+        self.end_unix_micros.saturating_sub(self.start_unix_micros)
+    }
+}
+
 /// A search. Either `session_id`, or any of the filters plus a date range.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -282,6 +290,158 @@ pub struct AuditEntry {
     pub action: String,
     /// Which session, if any.
     pub session_id: Option<String>,
-    /// `allowed` or `refused: …`.
+    /// `allowed`, `refused: …` or `failed: …`.
     pub outcome: String,
+    /// What was done or asked, e.g. `portal acme-eu (subportal of acme)`.
+    pub detail: String,
+}
+
+/// Which audit entries [`crate::Catalog::audit_log`] returns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct AuditQuery {
+    /// Only entries of this acting user.
+    pub actor: Option<String>,
+    /// Only entries about this session.
+    pub session_id: Option<String>,
+    /// From (inclusive), microseconds since the Unix epoch.
+    pub from_unix_micros: Option<i64>,
+    /// To (exclusive).
+    pub to_unix_micros: Option<i64>,
+    /// At most this many entries (0 means 50; at most 10 000).
+    pub limit: u32,
+}
+
+impl AuditQuery {
+    /// The newest `limit` entries.
+    #[must_use]
+    pub fn newest(limit: u32) -> Self {
+        AuditQuery {
+            limit,
+            ..Self::default()
+        }
+    }
+
+    /// Only entries of `actor`.
+    #[must_use]
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    /// Only entries about `session`.
+    #[must_use]
+    pub fn session(mut self, session: impl Into<String>) -> Self {
+        self.session_id = Some(session.into());
+        self
+    }
+
+    /// Only entries in `[from, to)`.
+    #[must_use]
+    pub fn range(mut self, from: Option<i64>, to: Option<i64>) -> Self {
+        self.from_unix_micros = from;
+        self.to_unix_micros = to;
+        self
+    }
+}
+
+/// A user as listed by [`crate::Catalog::list_users`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// User name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// A representative's team.
+    pub team: Option<String>,
+    /// A team manager's teams (as assigned, without their subteams).
+    pub managed_teams: Vec<String>,
+    /// Whether the user may use the Management Center.
+    pub mc_access: bool,
+    /// Whether the user has a password (may log in).
+    pub has_password: bool,
+    /// A deactivated user: kept because sessions name them, can't log in.
+    pub deactivated: bool,
+}
+
+/// A team as listed by [`crate::Catalog::list_teams`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamInfo {
+    /// Team name.
+    pub name: String,
+    /// Parent team, for a subteam.
+    pub parent: Option<String>,
+    /// Portals the team is assigned to.
+    pub portals: Vec<String>,
+    /// Team managers of the team (assigned directly).
+    pub managers: Vec<String>,
+    /// Representatives in the team now.
+    pub representatives: Vec<String>,
+}
+
+/// A portal as listed by [`crate::Catalog::list_portals`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalInfo {
+    /// Portal name.
+    pub name: String,
+    /// Parent portal, for a subportal.
+    pub parent: Option<String>,
+    /// Teams assigned to it.
+    pub teams: Vec<String>,
+    /// `own` (it has a passphrase), `inherited` (a parent has one) or `none`.
+    pub passphrase: &'static str,
+}
+
+/// How [`crate::Catalog::import_recording`] treats a recording whose header
+/// doesn't fit the catalog. Both overrides are a company manager's decision
+/// and are written to the audit log with what they overrode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ImportOptions {
+    /// Import even when the representative isn't in the header's team, or
+    /// the team isn't assigned to the portal.
+    pub accept_attribution: bool,
+    /// Import a recording in clear into a portal that has a passphrase.
+    pub accept_unencrypted: bool,
+}
+
+impl ImportOptions {
+    /// Sets [`ImportOptions::accept_attribution`].
+    #[must_use]
+    pub fn accept_attribution(mut self, yes: bool) -> Self {
+        self.accept_attribution = yes;
+        self
+    }
+
+    /// Sets [`ImportOptions::accept_unencrypted`].
+    #[must_use]
+    pub fn accept_unencrypted(mut self, yes: bool) -> Self {
+        self.accept_unencrypted = yes;
+        self
+    }
+}
+
+/// What [`crate::Catalog::import_recording`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The session as now in the catalog.
+    pub session: SessionInfo,
+    /// Warnings: damaged byte ranges, a missing trailer, overrides used.
+    pub warnings: Vec<String>,
+}
+
+/// Microseconds since the Unix epoch as a UTC date, `YYYY-MM-DD`
+/// (H. Hinnant's civil-from-days algorithm).
+pub(crate) fn utc_date(us: i64) -> String {
+    let days = us.div_euclid(86_400_000_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }

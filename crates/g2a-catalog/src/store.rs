@@ -1,6 +1,6 @@
 //! The SQLite schema and its migrations.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::CatalogError;
 
@@ -80,18 +80,58 @@ const MIGRATIONS: &[&str] = &[
         outcome TEXT NOT NULL
     );
     ",
+    // 2: audit details and indexes, failed-attempt throttling, deactivated
+    // users, settings for team managers' rights over representatives.
+    "
+    ALTER TABLE audit ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+    CREATE INDEX audit_actor ON audit(actor, id);
+    CREATE INDEX audit_session ON audit(session_id, id);
+    CREATE INDEX audit_at ON audit(at_us);
+    CREATE TABLE throttle (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_us INTEGER NOT NULL
+    );
+    ALTER TABLE users ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    INSERT OR IGNORE INTO settings (key, value) VALUES ('team_managers_manage_reps', '0');
+    ",
 ];
 
 /// Newest schema version this build knows.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Opens (or creates) the database file, in WAL mode, and migrates it.
-pub(crate) fn connect(path: &std::path::Path) -> Result<Connection, CatalogError> {
+/// How long a writer waits for another one before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Opens the database file (which exists, possibly empty), in WAL mode,
+/// with deleted content overwritten (`secure_delete`), and migrates it.
+/// A read-only connection changes nothing, so its database must already be
+/// at this build's schema version.
+pub(crate) fn connect(path: &std::path::Path, read_only: bool) -> Result<Connection, CatalogError> {
+    if read_only {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found != SCHEMA_VERSION {
+            return Err(CatalogError::Schema {
+                found,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        return Ok(conn);
+    }
     let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -106,7 +146,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while this one waited.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > i as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use g2a_catalog::{
-    Action, Catalog, CatalogError, CatalogOptions, Clock, Passphrase, Role, SearchQuery,
+    Action, AuditQuery, Catalog, CatalogError, CatalogOptions, Clock, ImportOptions, Passphrase,
+    Role, SearchQuery,
 };
 use g2a_core::{Size, Timestamp};
 use g2a_format::{CodecId, MediaType, Record, SenderRole, SessionHeader, Writer, WriterOptions};
@@ -74,12 +75,12 @@ fn catalog_story() {
     let mut cat = Catalog::create(
         &cat_dir,
         "boss",
-        "boss-pw",
+        "boss-pw-Vq8#Lw2!pZ",
         CatalogOptions::insecure_fast_for_tests(),
     )
     .unwrap();
     cat.set_clock(Clock::Fixed(NOW));
-    let boss = cat.login("boss", "boss-pw").unwrap();
+    let boss = cat.login("boss", "boss-pw-Vq8#Lw2!pZ").unwrap();
 
     // Organisation.
     cat.add_portal(&boss, "acme", None).unwrap();
@@ -90,13 +91,19 @@ fn catalog_story() {
     cat.add_team(&boss, "sales", None).unwrap();
     cat.assign_team_to_portal(&boss, "support", "acme").unwrap();
     cat.assign_team_to_portal(&boss, "sales", "other").unwrap();
-    cat.add_manager(&boss, "tm", Role::TeamManager, "tm-pw", &["support"])
+    cat.add_manager(
+        &boss,
+        "tm",
+        Role::TeamManager,
+        "tm-pw-Vq8#Lw2!pZ",
+        &["support"],
+    )
+    .unwrap();
+    cat.add_representative(&boss, "ann", "support", Some("ann-pw-Vq8#Lw2!pZ"), true)
         .unwrap();
-    cat.add_representative(&boss, "ann", "support", Some("ann-pw"), true)
+    cat.add_representative(&boss, "bob", "support-l2", Some("bob-pw-Vq8#Lw2!pZ"), true)
         .unwrap();
-    cat.add_representative(&boss, "bob", "support-l2", Some("bob-pw"), true)
-        .unwrap();
-    cat.add_representative(&boss, "cid", "sales", Some("cid-pw"), false)
+    cat.add_representative(&boss, "cid", "sales", Some("cid-pw-Vq8#Lw2!pZ"), false)
         .unwrap();
 
     // Recordings, imported from real files.
@@ -134,7 +141,10 @@ fn catalog_story() {
     ];
     for r in &recs {
         let f = write_recording(&src, r);
-        let s = cat.import_recording(&boss, &f).unwrap();
+        let s = cat
+            .import_recording(&boss, &f, &ImportOptions::default())
+            .unwrap()
+            .session;
         assert_eq!(s.id, r.id);
         assert_eq!(s.representative, r.rep);
         assert_eq!(s.rating, Some(5));
@@ -147,13 +157,13 @@ fn catalog_story() {
         assert!(cat.check_files(&boss, r.id).unwrap().is_empty());
     }
     // Importing twice, or as a team manager, is refused.
-    let tm = cat.login("tm", "tm-pw").unwrap();
+    let tm = cat.login("tm", "tm-pw-Vq8#Lw2!pZ").unwrap();
     assert!(matches!(
-        cat.import_recording(&boss, &src.join("s-ann.g2a")),
+        cat.import_recording(&boss, &src.join("s-ann.g2a"), &ImportOptions::default()),
         Err(CatalogError::Exists { .. })
     ));
     assert!(cat
-        .import_recording(&tm, &src.join("s-ann.g2a"))
+        .import_recording(&tm, &src.join("s-ann.g2a"), &ImportOptions::default())
         .unwrap_err()
         .is_denied());
 
@@ -163,11 +173,14 @@ fn catalog_story() {
         let page = cat.search(&a, &SearchQuery::default()).unwrap();
         page.sessions.into_iter().map(|s| s.id).collect()
     };
-    assert_eq!(ids(&cat, "boss", "boss-pw"), ["s-ann", "s-bob", "s-cid"]);
-    assert_eq!(ids(&cat, "tm", "tm-pw"), ["s-ann", "s-bob"]);
-    assert_eq!(ids(&cat, "ann", "ann-pw"), ["s-ann"]);
-    assert_eq!(ids(&cat, "bob", "bob-pw"), ["s-bob"]);
-    let cid = cat.login("cid", "cid-pw").unwrap();
+    assert_eq!(
+        ids(&cat, "boss", "boss-pw-Vq8#Lw2!pZ"),
+        ["s-ann", "s-bob", "s-cid"]
+    );
+    assert_eq!(ids(&cat, "tm", "tm-pw-Vq8#Lw2!pZ"), ["s-ann", "s-bob"]);
+    assert_eq!(ids(&cat, "ann", "ann-pw-Vq8#Lw2!pZ"), ["s-ann"]);
+    assert_eq!(ids(&cat, "bob", "bob-pw-Vq8#Lw2!pZ"), ["s-bob"]);
+    let cid = cat.login("cid", "cid-pw-Vq8#Lw2!pZ").unwrap();
     assert!(cat
         .search(&cid, &SearchQuery::default())
         .unwrap_err()
@@ -186,7 +199,7 @@ fn catalog_story() {
         e.to_string(),
         "export refused for user \"tm\": no such session or not permitted"
     );
-    let ann = cat.login("ann", "ann-pw").unwrap();
+    let ann = cat.login("ann", "ann-pw-Vq8#Lw2!pZ").unwrap();
     let chat = cat.read_chat(&ann, "s-ann", None).unwrap();
     assert_eq!(chat.len(), 1);
     assert_eq!(chat[0].text, "hello from s-ann");
@@ -201,7 +214,7 @@ fn catalog_story() {
         .is_denied());
 
     // The audit log has who, what, when.
-    let log = cat.audit_log(&boss, 100).unwrap();
+    let log = cat.audit_log(&boss, &AuditQuery::newest(100)).unwrap();
     assert!(log.iter().any(|e| e.actor == "tm"
         && e.action == "export"
         && e.session_id.as_deref() == Some("s-bob")
@@ -235,15 +248,20 @@ fn catalog_story() {
     drop(cat);
     let mut cat = Catalog::open(&cat_dir).unwrap();
     cat.set_clock(Clock::Fixed(NOW));
-    assert_eq!(ids(&cat, "tm", "tm-pw"), ["s-ann", "s-bob"]);
+    assert_eq!(ids(&cat, "tm", "tm-pw-Vq8#Lw2!pZ"), ["s-ann", "s-bob"]);
 }
 
 /// Passphrase set on `acme`: a new recording is encrypted, replays with it,
 /// fails without it or with a wrong one, and still replays after a change.
 fn encrypted_part(cat: &mut Catalog, src: &Path, boss: &g2a_catalog::Actor) {
     let pp = |s: &str| Passphrase::new(s).unwrap();
-    cat.set_passphrase(boss, "boss-pw", "acme", &pp("open sesame"))
-        .unwrap();
+    cat.set_passphrase(
+        boss,
+        "boss-pw-Vq8#Lw2!pZ",
+        "acme",
+        &pp("open sesame orbit lantern"),
+    )
+    .unwrap();
     let recipient = cat.recording_recipient("acme").unwrap().unwrap();
     let _ = (src, recipient);
 }

@@ -67,14 +67,45 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            // One line: the error and its causes.
-            let mut msg = e.to_string();
-            for cause in e.chain().skip(1) {
-                msg.push_str(": ");
-                msg.push_str(&cause.to_string());
-            }
-            eprintln!("g2a: {msg}");
+            eprintln!("g2a: {}", one_line(&e));
             ExitCode::from(1)
         }
+    }
+}
+
+/// The error and its causes on one line, each cause once: a cause whose
+/// text the message already holds (errors that print their source) is not
+/// repeated, and line breaks inside a message become spaces.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+    }
+    msg.split(['\r', '\n'])
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn one_line_skips_causes_the_message_already_holds() {
+        let inner = std::io::Error::other("disk full");
+        let e = anyhow::Error::new(inner).context("writing S1.g2a: disk full");
+        assert_eq!(super::one_line(&e), "writing S1.g2a: disk full");
+        let e = anyhow::anyhow!("bad\nname").context("opening");
+        assert_eq!(super::one_line(&e), "opening: bad name");
     }
 }

@@ -563,7 +563,7 @@ fn g2a_ok(dir: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_g2a"))
         .args(args)
         .current_dir(dir)
-        .env("G2A_PASSWORD", "boss-password")
+        .env("G2A_PASSWORD", "boss-Vq8#Lw2!pZ")
         .env_remove("G2A_PASSPHRASE")
         .output()
         .unwrap();
@@ -584,7 +584,7 @@ fn catalog_play_asks_for_the_passphrase_of_an_encrypted_recording() {
     let d = dir.path();
     let frames = clip_frames();
     std::fs::write(d.join("clip.bgra"), frames[..10].concat()).unwrap();
-    std::fs::write(d.join("pp"), "the right passphrase\n").unwrap();
+    std::fs::write(d.join("pp"), "the right passphrase is plum42\n").unwrap();
     let cat = ["--catalog", "cat", "--as", "boss"];
     fn with<'a>(sub: &[&'a str], cat: &[&'a str]) -> Vec<&'a str> {
         [&["catalog"], sub, cat].concat()
@@ -631,7 +631,7 @@ fn catalog_play_asks_for_the_passphrase_of_an_encrypted_recording() {
         .args(with(&["play", "ENC-1"], &cat))
         .args(["--trace", "--window", "1400x900", "--1to1", "--seek", "0.5"])
         .current_dir(d)
-        .env("G2A_PASSWORD", "boss-password")
+        .env("G2A_PASSWORD", "boss-Vq8#Lw2!pZ")
         .env_remove("G2A_PASSPHRASE")
         .env("DISPLAY", &display)
         .env("LIBGL_ALWAYS_SOFTWARE", "1")
@@ -684,7 +684,10 @@ fn catalog_play_asks_for_the_passphrase_of_an_encrypted_recording() {
         "{refused}"
     );
     // The right one opens it at the requested time, with the right pixels.
-    xdotool(&display, &["type", "--delay", "20", "the right passphrase"]);
+    xdotool(
+        &display,
+        &["type", "--delay", "20", "the right passphrase is plum42"],
+    );
     xdotool(&display, &["key", "Return"]);
     let shown = wait_shown(&rx, Some(Timestamp::from_millis(500)));
     let m = match_fraction(&screenshot(&display), shown, &frames[5]);

@@ -285,6 +285,8 @@ fn sigterm_finishes_the_recording() {
     assert!(player.duration() <= Timestamp::from_micros(started.elapsed().as_micros() as u64));
     let f = player.frame_at(Timestamp::ZERO).unwrap();
     assert_eq!(f.size, Size::new(320, 200));
+    // Without --session-id the id is the file name, as the help says.
+    assert_eq!(player.header().session_id, "term");
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub(crate) struct Args {
 pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
     let set = super::open_content_set(&a.file)?;
     let mut out = Vec::new();
+    let mut any = false;
     for rec in set.merged() {
         if let Record::Chat {
             ts,
@@ -27,15 +28,23 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
             text,
         } = rec
         {
+            any = true;
             if a.json {
                 out.push(json!({"time_micros": ts.as_micros(), "time": ts.to_string(), "role": role.name(), "sender": sender, "text": text}));
             } else {
-                println!("[{ts}] {sender} ({}): {text}", role.name());
+                println!(
+                    "[{ts}] {} ({}): {}",
+                    super::shown(sender),
+                    role.name(),
+                    super::shown(text)
+                );
             }
         }
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if !any {
+        println!("no chat messages");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,5 @@
 //! `g2a diag FILE [--name NAME -o OUT]`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,7 +38,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
             println!("no diagnostics documents");
         }
         for (ts, name, mt, data) in &docs {
-            println!("[{ts}] {name}  {}  {} bytes", mt.mime(), data.len());
+            println!(
+                "[{ts}] {}  {}  {} bytes",
+                super::shown(name),
+                super::shown(mt.mime()),
+                data.len()
+            );
         }
         return Ok(ExitCode::SUCCESS);
     };
@@ -50,12 +54,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
             if names.is_empty() {
                 "none".to_string()
             } else {
-                names.join(", ")
+                super::shown(&names.join(", ")).into_owned()
             }
         );
     };
     if out.as_os_str() == "-" {
-        std::io::stdout().write_all(data)?;
+        super::write_document(data)?;
     } else {
         std::fs::write(&out, data).with_context(|| format!("cannot write {}", out.display()))?;
     }

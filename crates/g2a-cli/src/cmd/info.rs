@@ -95,17 +95,21 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("session        {}", h.session_id);
-    println!("portal         {}", h.portal);
-    println!("team           {}", h.team);
-    println!("representative {}", h.representative);
-    println!("customer       {}", h.customer);
+    println!("session        {}", super::shown(&h.session_id));
+    println!("portal         {}", super::shown(&h.portal));
+    println!("team           {}", super::shown(&h.team));
+    println!("representative {}", super::shown(&h.representative));
+    println!("customer       {}", super::shown(&h.customer));
     println!("started        {}", super::utc(h.start_time_unix_micros));
     println!("recorded on    {} machine", h.side.name());
-    println!("recorder       {} {}", h.recorder_name, h.recorder_version);
+    println!(
+        "recorder       {} {}",
+        super::shown(&h.recorder_name),
+        super::shown(&h.recorder_version)
+    );
     println!("screen         {}", h.screen_size);
     for (k, v) in &h.metadata {
-        println!("meta           {k} = {v}");
+        println!("meta           {} = {}", super::shown(k), super::shown(v));
     }
     println!(
         "format         {}.{}{}",

@@ -78,6 +78,45 @@ pub(crate) fn utc(us: i64) -> String {
     )
 }
 
+/// Text from a recording or a catalog (a customer's chat, a document name,
+/// a header field) as it may be printed for a person: every control
+/// character, and the invisible characters that reorder or hide text
+/// (bidirectional overrides and isolates, zero-width characters), is
+/// written as a visible `\u{…}` escape, so nothing a customer typed can
+/// move the cursor, recolour or clear the terminal, or disguise itself.
+/// JSON output escapes on its own.
+pub(crate) fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if !s.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Writes an extracted document to standard output: as it is into a pipe
+/// or file, escaped (see [`shown`]) when standard output is a terminal.
+pub(crate) fn write_document(data: &[u8]) -> std::io::Result<()> {
+    use std::io::{IsTerminal, Write};
+    let mut out = std::io::stdout().lock();
+    if out.is_terminal() {
+        let text = String::from_utf8_lossy(data);
+        writeln!(out, "{}", shown(&text))
+    } else {
+        out.write_all(data)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -85,5 +124,15 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(super::utc(1_700_000_000_000_000), "2023-11-14 22:13:20 UTC");
         assert_eq!(super::utc(951_782_400_000_000), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_shown_escaped() {
+        assert_eq!(super::shown("plain text"), "plain text");
+        assert_eq!(
+            super::shown("a\u{1b}[2Jb\r\nc\u{202e}d\u{7}"),
+            "a\\u{1b}[2Jb\\u{d}\\u{a}c\\u{202e}d\\u{7}"
+        );
+        assert_eq!(super::shown("\u{9b}31m"), "\\u{9b}31m");
     }
 }

@@ -105,7 +105,13 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
     let size = cap.size();
 
     let started = now_name();
-    let session = a.rec.session_id(Path::new(&format!("{started}.g2a")));
+    // The id defaults to the output file's name (as --session-id's help
+    // says), or the start time when the output is the default folder.
+    let named = a
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{started}.g2a")));
+    let session = a.rec.session_id(&named);
     let output = match &a.output {
         Some(p) => p.clone(),
         None => default_output(&session)?,
