@@ -1,7 +1,9 @@
 //! Opening a session's recording: rights, retention, file privacy, then the
 //! passphrase unlock; every attempt audited.
 
-use crate::crypto::{Passphrase, RecordCipher};
+use std::collections::HashMap;
+
+use crate::crypto::{Passphrase, RecordCipher, UnlockedPortalKey};
 use crate::model::{Action, Actor, SessionInfo};
 use crate::rights::{authorize, authorize_search, NOT_VISIBLE};
 use crate::{private, Catalog, CatalogError, Grant};
@@ -149,15 +151,115 @@ impl Catalog {
         ))
     }
 
+    /// [`Catalog::open_for`] keeping the portal keys it unlocks in
+    /// `keyring`: a recording whose portal key is already there opens
+    /// without a passphrase (and without the passphrase's scrypt work);
+    /// otherwise `passphrase` unlocks the key, which is then kept. The
+    /// rights and retention checks and the audit are those of `open_for`,
+    /// every time.
+    ///
+    /// # Errors
+    /// As [`Catalog::open_for`].
+    pub fn open_keyed(
+        &self,
+        actor: &Actor,
+        session_id: &str,
+        action: Action,
+        keyring: &mut Keyring,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Grant, CatalogError> {
+        let r = self
+            .check_for(actor, session_id, action)
+            .and_then(|(mut grant, encrypted)| {
+                if encrypted {
+                    let key_id = session_key_id(&grant.session)?;
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        keyring.keys.entry(key_id)
+                    {
+                        slot.insert(self.unlock_portal_key(actor, &grant.session, passphrase)?);
+                    }
+                    let block = self.session_key_block(&grant.session)?;
+                    let key = keyring.keys.get(&key_id).ok_or_else(|| {
+                        CatalogError::Corrupt(format!("key of session {} lost", grant.session.id))
+                    })?;
+                    grant.cipher = Some(key.open_key_block(&block)?);
+                }
+                Ok(grant)
+            });
+        self.log_open(actor, session_id, action, r, "allowed")
+    }
+
+    /// Unlocks the portal key of session `s` with `passphrase` and checks
+    /// it against the session's key block, keeping it in `keyring` (the
+    /// passphrase prompt of a page: the answer is right or wrong at once,
+    /// before anything is opened). Not audited as an opening; a wrong
+    /// passphrase is audited and throttled.
+    ///
+    /// # Errors
+    /// As [`Catalog::open_for`]; [`CatalogError::Invalid`] for a session in
+    /// clear.
+    pub fn unlock_for(
+        &self,
+        actor: &Actor,
+        session_id: &str,
+        keyring: &mut Keyring,
+        passphrase: &Passphrase,
+    ) -> Result<(), CatalogError> {
+        let r = self
+            .check_for(actor, session_id, Action::Replay)
+            .and_then(|(grant, encrypted)| {
+                if !encrypted {
+                    return Err(CatalogError::Invalid(format!(
+                        "session {} is not encrypted",
+                        crate::names::shown(session_id)
+                    )));
+                }
+                let key_id = session_key_id(&grant.session)?;
+                let key = self.unlock_portal_key(actor, &grant.session, Some(passphrase))?;
+                key.open_key_block(&self.session_key_block(&grant.session)?)?;
+                keyring.keys.insert(key_id, key);
+                Ok(())
+            });
+        if let Err(e) = &r {
+            self.audit_best_effort(
+                &actor.name,
+                "unlock",
+                Some(session_id),
+                &crate::audit::outcome_of(e),
+                "",
+            );
+        } else {
+            self.audit_best_effort(&actor.name, "unlock", Some(session_id), "ok", "");
+        }
+        r
+    }
+
     fn unlock_session_key(
         &self,
         actor: &Actor,
         s: &SessionInfo,
         passphrase: Option<&Passphrase>,
     ) -> Result<RecordCipher, CatalogError> {
-        let key_id = s
-            .key_id
-            .ok_or_else(|| CatalogError::Corrupt(format!("session {} has no key", s.id)))?;
+        let key = self.unlock_portal_key(actor, s, passphrase)?;
+        key.open_key_block(&self.session_key_block(s)?)
+    }
+
+    fn session_key_block(&self, s: &SessionInfo) -> Result<Vec<u8>, CatalogError> {
+        let block: Option<Vec<u8>> = self.conn.query_row(
+            "SELECT key_block FROM sessions WHERE id = ?1",
+            [&s.id],
+            |r| r.get(0),
+        )?;
+        block.ok_or_else(|| CatalogError::Corrupt(format!("session {} has no key block", s.id)))
+    }
+
+    fn unlock_portal_key(
+        &self,
+        actor: &Actor,
+        s: &SessionInfo,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<UnlockedPortalKey, CatalogError> {
+        let key_id = session_key_id(s)?;
         // The portal whose passphrase opens the key: the key's owner (a
         // subportal's recordings use the parent's key).
         let (owner, created, active): (i64, i64, bool) = self.conn.query_row(
@@ -181,13 +283,52 @@ impl Catalog {
                 }
             });
         };
-        let block: Option<Vec<u8>> = self.conn.query_row(
-            "SELECT key_block FROM sessions WHERE id = ?1",
-            [&s.id],
-            |r| r.get(0),
-        )?;
-        let block = block
-            .ok_or_else(|| CatalogError::Corrupt(format!("session {} has no key block", s.id)))?;
-        key.open_key_block(&block)
+        Ok(key)
+    }
+}
+
+fn session_key_id(s: &SessionInfo) -> Result<i64, CatalogError> {
+    s.key_id
+        .ok_or_else(|| CatalogError::Corrupt(format!("session {} has no key", s.id)))
+}
+
+/// Portal keys unlocked with their passphrases and kept by the caller (the
+/// web service keeps one keyring per login, in memory only), so later
+/// recordings of the same portal open without asking again. The keys wipe
+/// themselves when the keyring is cleared or dropped; `Debug` shows only
+/// how many there are.
+#[derive(Default)]
+pub struct Keyring {
+    keys: HashMap<i64, UnlockedPortalKey>,
+}
+
+impl Keyring {
+    /// An empty keyring.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many portal keys it holds.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether it holds none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Drops (and so wipes) every key.
+    pub fn clear(&mut self) {
+        self.keys.clear();
+    }
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keyring({} key(s))", self.keys.len())
     }
 }

@@ -131,7 +131,10 @@ impl Catalog {
 
 /// Opens the granted recording (with its cipher, if any) and visits every
 /// record in time order.
-fn for_each_record(g: &Grant, mut f: impl FnMut(Record<'_>)) -> Result<(), CatalogError> {
+pub(crate) fn for_each_record(
+    g: &Grant,
+    mut f: impl FnMut(Record<'_>),
+) -> Result<(), CatalogError> {
     let first = g
         .files
         .first()

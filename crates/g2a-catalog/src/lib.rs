@@ -52,6 +52,7 @@ mod content;
 mod crypto;
 mod error;
 mod import;
+mod logins;
 mod model;
 mod names;
 mod org;
@@ -67,10 +68,13 @@ mod users;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_logins;
+#[cfg(test)]
 mod tests_management;
 #[cfg(test)]
 mod tests_security;
 
+pub use access::Keyring;
 pub use audit::MAX_AUDIT_ENTRIES;
 pub use catalog::{Catalog, CatalogOptions, Clock, Grant};
 pub use content::{ChatLine, DiagnosticDoc};
@@ -79,6 +83,7 @@ pub use crypto::{
     DEFAULT_SCRYPT_LOG_N, NONCE_LEN, SCHEME, TAG_LEN,
 };
 pub use error::CatalogError;
+pub use logins::{Login, LoginPolicy, LoginToken};
 pub use model::{
     Action, Actor, AuditEntry, AuditQuery, ImportOptions, Imported, NewSession, PortalInfo,
     RecordingFile, Role, SearchPage, SearchQuery, SessionInfo, TeamInfo, UserInfo,

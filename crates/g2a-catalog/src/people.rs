@@ -396,6 +396,9 @@ impl Catalog {
                 "UPDATE users SET mc_access = ?1 WHERE id = ?2",
                 params![granted, u],
             )?;
+            if !granted {
+                self.end_logins_of(u)?;
+            }
             Ok(())
         })
     }
@@ -424,6 +427,7 @@ impl Catalog {
                 "UPDATE users SET password_hash = ?1 WHERE id = ?2",
                 params![h, u],
             )?;
+            self.end_logins_of(u)?;
             self.conn.execute(
                 "DELETE FROM throttle WHERE key = ?1",
                 [format!("login:{stored}")],
@@ -508,6 +512,7 @@ impl Catalog {
                     "UPDATE users SET deleted = 1, password_hash = NULL, mc_access = 0 WHERE id = ?1",
                     [u],
                 )?;
+                self.end_logins_of(u)?;
                 detail.push_str(&format!(" deactivated ({sessions} sessions name them)"));
                 Ok(false)
             } else {

@@ -95,6 +95,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
     INSERT OR IGNORE INTO settings (key, value) VALUES ('team_managers_manage_reps', '0');
     ",
+    // 3: logins of the web service (tokens stored as SHA-256 hashes).
+    "
+    CREATE TABLE logins (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        client TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        last_us INTEGER NOT NULL
+    );
+    CREATE INDEX logins_user ON logins(user_id);
+    ",
 ];
 
 /// Newest schema version this build knows.

@@ -341,6 +341,7 @@ impl Catalog {
                 "UPDATE users SET password_hash = ?1 WHERE id = ?2",
                 params![h, actor.id],
             )?;
+            self.end_logins_of(actor.id)?;
             Ok(())
         })
     }

@@ -45,6 +45,8 @@ enum Command {
     /// passphrase-gated replay and export.
     #[command(subcommand)]
     Catalog(cmd::catalog::CatalogCmd),
+    /// Run the review service: the web Management Center over a catalog.
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Play(a) => cmd::play::run(a),
         Command::Catalog(c) => cmd::catalog::run(c).map(|()| ExitCode::SUCCESS),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,7 @@ pub(crate) mod play;
 pub(crate) mod progress;
 pub(crate) mod record;
 pub(crate) mod recover;
+pub(crate) mod serve;
 pub(crate) mod verify;
 
 use std::path::Path;

@@ -1,0 +1,406 @@
+//! One viewer's decoding thread: follows the page's commands, keeps the
+//! playback clock, and sends the changed rectangles of each new screen.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Message;
+use g2a::{CursorTrack, Player};
+use g2a_catalog::Grant;
+use g2a_core::{Size, Timestamp};
+use g2a_format::Record;
+use serde_json::json;
+
+use super::diff::{changed_rects, encode_rect};
+use super::Command;
+use crate::content::{draw_cursor, grant_player};
+
+/// Playback clock tick.
+const TICK: Duration = Duration::from_millis(33);
+/// How often a live recording is checked for new data.
+const LIVE_POLL: Duration = Duration::from_millis(250);
+/// Frames sent and not yet acknowledged, at most.
+const IN_FLIGHT: u64 = 2;
+/// A stretch without any change this long is idle (skipped on request).
+const IDLE: i64 = 2_000_000;
+/// Skipping idle lands this long before the next change.
+const IDLE_LEAD: i64 = 300_000;
+
+type Out = tokio::sync::mpsc::Sender<Message>;
+
+struct Viewer {
+    player: Player,
+    first: std::path::PathBuf,
+    cursor: CursorTrack,
+    /// Times (µs) at which something visible happens: video frames that
+    /// are not bare repeats, chat, events. Sorted.
+    activity: Vec<i64>,
+    duration: i64,
+    live: bool,
+    following: bool,
+    playing: bool,
+    speed: f64,
+    skip_idle: bool,
+    anchor: (Instant, i64),
+    t: i64,
+    /// What the page shows: size and BGRA pixels.
+    shown: Option<(Size, Vec<u8>)>,
+    scratch: Vec<u8>,
+    shown_t: i64,
+    dirty: bool,
+    seq: u64,
+    acked: u64,
+    last_poll: Instant,
+    thumbs: Option<Player>,
+}
+
+fn micros(ts: Timestamp) -> i64 {
+    i64::try_from(ts.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn ts(us: i64) -> Timestamp {
+    Timestamp::from_micros(u64::try_from(us.max(0)).unwrap_or(0))
+}
+
+/// Video payloads this small carry no change (a repeat of the previous
+/// frame); anything larger counts as activity.
+const REPEAT_BYTES: usize = 64;
+
+fn activity_of(p: &Player) -> Vec<i64> {
+    let mut v = Vec::new();
+    let _ = p.for_each_record(|r| match r {
+        Record::Video {
+            ts, data, keyframe, ..
+        } if keyframe || data.len() > REPEAT_BYTES => {
+            v.push(micros(ts));
+        }
+        Record::Chat { ts, .. } | Record::Event { ts, .. } => v.push(micros(ts)),
+        _ => {}
+    });
+    v.sort_unstable();
+    v
+}
+
+fn is_live(p: &Player) -> bool {
+    !p.set()
+        .files()
+        .last()
+        .is_some_and(|r| matches!(r.trailer(), g2a_format::TrailerState::Valid))
+}
+
+/// Runs until the page goes away (the command channel closes) or a send
+/// fails.
+pub(super) fn run(grant: &Grant, cmds: &Receiver<Command>, out: &Out) {
+    let mut v = match open(grant) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = out.blocking_send(error_message(&e));
+            return;
+        }
+    };
+    if v.info(out).is_err() {
+        return;
+    }
+    loop {
+        let busy = v.playing || v.following || (v.dirty && v.can_send());
+        let wait = if busy {
+            TICK
+        } else {
+            Duration::from_millis(500)
+        };
+        match cmds.recv_timeout(wait) {
+            Ok(c) => {
+                if v.apply(c, out).is_err() {
+                    return;
+                }
+                // Take every queued command before drawing.
+                while let Ok(c) = cmds.try_recv() {
+                    if v.apply(c, out).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if v.step_clock().is_err() || v.draw(out).is_err() {
+            return;
+        }
+    }
+}
+
+fn error_message(e: &str) -> Message {
+    Message::Text(
+        json!({"type": "error", "code": "internal", "message": crate::api::one_line(e)})
+            .to_string()
+            .into(),
+    )
+}
+
+fn open(grant: &Grant) -> Result<Viewer, String> {
+    let player = grant_player(grant).map_err(|e| e.body.message)?;
+    let cursor = player.cursor_track().map_err(|e| e.to_string())?;
+    let activity = activity_of(&player);
+    let duration = micros(player.duration());
+    let live = is_live(&player);
+    Ok(Viewer {
+        first: grant.files.first().cloned().unwrap_or_default(),
+        player,
+        cursor,
+        activity,
+        duration,
+        live,
+        following: false,
+        playing: false,
+        speed: 1.0,
+        skip_idle: false,
+        anchor: (Instant::now(), 0),
+        t: 0,
+        shown: None,
+        scratch: Vec::new(),
+        shown_t: -1,
+        dirty: true,
+        seq: 0,
+        acked: 0,
+        last_poll: Instant::now(),
+        thumbs: None,
+    })
+}
+
+struct Gone;
+
+impl Viewer {
+    fn send(out: &Out, m: Message) -> Result<(), Gone> {
+        out.blocking_send(m).map_err(|_| Gone)
+    }
+
+    fn can_send(&self) -> bool {
+        self.seq - self.acked < IN_FLIGHT
+    }
+
+    fn info(&self, out: &Out) -> Result<(), Gone> {
+        let size = self.player.header().screen_size;
+        let m = json!({"type": "info", "duration": self.duration, "width": size.width,
+            "height": size.height, "live": self.live});
+        Self::send(out, Message::Text(m.to_string().into()))
+    }
+
+    fn apply(&mut self, c: Command, out: &Out) -> Result<(), Gone> {
+        match c {
+            Command::Seek { t } => {
+                self.t = t.clamp(0, self.duration);
+                self.anchor = (Instant::now(), self.t);
+                self.following = false;
+                self.dirty = true;
+            }
+            Command::Play { speed } => {
+                self.speed = if speed.is_finite() {
+                    speed.clamp(0.25, 16.0)
+                } else {
+                    1.0
+                };
+                if self.t >= self.duration && !self.live {
+                    self.t = 0;
+                }
+                self.playing = true;
+                self.anchor = (Instant::now(), self.t);
+            }
+            Command::Pause => {
+                self.playing = false;
+                self.following = false;
+                self.dirty = true;
+            }
+            Command::Step { n } => {
+                self.playing = false;
+                self.following = false;
+                self.step_frame(n.signum());
+            }
+            Command::SkipIdle { on } => self.skip_idle = on,
+            Command::Live => {
+                self.following = true;
+                self.playing = true;
+                self.speed = 1.0;
+                self.refresh();
+                self.t = self.duration;
+                self.anchor = (Instant::now(), self.t);
+                self.dirty = true;
+            }
+            Command::Ack { seq } => self.acked = self.acked.max(seq.min(self.seq)),
+            Command::Thumb { t, w } => return self.thumb(t, w, out),
+        }
+        Ok(())
+    }
+
+    fn step_frame(&mut self, dir: i32) {
+        let cur = self
+            .player
+            .frame_at(ts(self.t))
+            .map(|f| micros(f.ts))
+            .unwrap_or(0);
+        let target = if dir > 0 {
+            match self.player.next_frame() {
+                Ok(Some(f)) => micros(f.ts),
+                _ => cur,
+            }
+        } else if cur > 0 {
+            self.player
+                .frame_at(ts(cur - 1))
+                .map(|f| micros(f.ts))
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        self.t = target;
+        self.anchor = (Instant::now(), self.t);
+        self.dirty = true;
+    }
+
+    fn refresh(&mut self) {
+        if !self.live {
+            return;
+        }
+        if let Ok(true) = self.player.refresh() {
+            self.duration = micros(self.player.duration());
+            self.live = is_live(&self.player);
+            if let Ok(c) = self.player.cursor_track() {
+                self.cursor = c;
+            }
+            self.activity = activity_of(&self.player);
+        }
+        self.last_poll = Instant::now();
+    }
+
+    /// Advances the playback clock.
+    fn step_clock(&mut self) -> Result<(), Gone> {
+        if self.live && self.last_poll.elapsed() >= LIVE_POLL {
+            self.refresh();
+        }
+        if !self.playing {
+            return Ok(());
+        }
+        let (at, from) = self.anchor;
+        let elapsed = at.elapsed().as_secs_f64() * 1e6 * self.speed;
+        let mut t = from.saturating_add(elapsed as i64);
+        if self.following {
+            t = self.duration;
+        }
+        if self.skip_idle && !self.following {
+            let i = self.activity.partition_point(|&a| a <= t);
+            let prev = if i > 0 { self.activity[i - 1] } else { 0 };
+            if let Some(&next) = self.activity.get(i) {
+                if next - prev > IDLE && t > prev + IDLE_LEAD && t < next - IDLE_LEAD {
+                    t = next - IDLE_LEAD;
+                    self.anchor = (Instant::now(), t);
+                }
+            }
+        }
+        if t >= self.duration {
+            t = self.duration;
+            if !self.live {
+                self.playing = false;
+            }
+        }
+        if t != self.t {
+            self.t = t;
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Sends the screen at the clock's time if it changed and the page is
+    /// ready for it.
+    fn draw(&mut self, out: &Out) -> Result<(), Gone> {
+        if !self.dirty || !self.can_send() {
+            return Ok(());
+        }
+        self.dirty = false;
+        let at = ts(self.t);
+        let (frame_ts, size) = match self.player.frame_at(at) {
+            Ok(f) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(f.data);
+                (micros(f.ts), f.size)
+            }
+            Err(g2a::Error::NoVideo) => return Ok(()),
+            Err(e) => return Self::send(out, error_message(&e.to_string())),
+        };
+        draw_cursor(&self.cursor, at, &mut self.scratch, size);
+        let old = match &self.shown {
+            Some((s, px)) if *s == size => Some(px.as_slice()),
+            _ => None,
+        };
+        let rects = changed_rects(old, &self.scratch, size);
+        // Nothing changed and the position moved little: only the clock.
+        if rects.is_empty() && (self.t - self.shown_t).abs() < 250_000 && self.playing {
+            return Ok(());
+        }
+        let mut header = Vec::with_capacity(rects.len());
+        let mut body = Vec::new();
+        for r in &rects {
+            let z = encode_rect(&self.scratch, size, *r);
+            header.push([
+                r.x,
+                r.y,
+                r.w,
+                r.h,
+                u32::try_from(z.len()).unwrap_or(u32::MAX),
+            ]);
+            body.extend_from_slice(&z);
+        }
+        self.seq += 1;
+        let head = json!({"seq": self.seq, "t": self.t, "ts": frame_ts, "w": size.width,
+            "h": size.height, "rects": header, "playing": self.playing, "speed": self.speed,
+            "duration": self.duration, "live": self.live, "following": self.following})
+        .to_string();
+        let mut msg = Vec::with_capacity(5 + head.len() + body.len());
+        msg.push(1u8);
+        msg.extend_from_slice(&u32::try_from(head.len()).unwrap_or(0).to_le_bytes());
+        msg.extend_from_slice(head.as_bytes());
+        msg.extend_from_slice(&body);
+        match &mut self.shown {
+            Some((s, px)) if *s == size => std::mem::swap(px, &mut self.scratch),
+            _ => self.shown = Some((size, std::mem::take(&mut self.scratch))),
+        }
+        self.shown_t = self.t;
+        Self::send(out, Message::Binary(msg.into()))
+    }
+
+    /// A thumbnail from a second Player, so the main one keeps its place.
+    fn thumb(&mut self, t: i64, w: u32, out: &Out) -> Result<(), Gone> {
+        if self.thumbs.is_none() {
+            let Ok(mut p) = Player::open(&self.first) else {
+                return Ok(());
+            };
+            p.set_cipher(self.player.cipher().cloned());
+            self.thumbs = Some(p);
+        }
+        let Some(p) = self.thumbs.as_mut() else {
+            return Ok(());
+        };
+        let w = w.clamp(16, 480);
+        let Ok(f) = p.frame_at(ts(t.clamp(0, self.duration))) else {
+            return Ok(());
+        };
+        let (fw, fh) = (f.size.width.max(1), f.size.height.max(1));
+        let h = (u64::from(w) * u64::from(fh) / u64::from(fw)).max(1) as u32;
+        let mut small = vec![0u8; (w * h * 4) as usize];
+        for y in 0..h {
+            let sy = (u64::from(y) * u64::from(fh) / u64::from(h)) as usize;
+            for x in 0..w {
+                let sx = (u64::from(x) * u64::from(fw) / u64::from(w)) as usize;
+                let s = (sy * fw as usize + sx) * 4;
+                let d = ((y * w + x) * 4) as usize;
+                small[d..d + 4].copy_from_slice(&f.data[s..s + 4]);
+            }
+        }
+        let size = Size::new(w, h);
+        let z = encode_rect(&small, size, super::Rect { x: 0, y: 0, w, h });
+        let head = json!({"t": t, "w": w, "h": h}).to_string();
+        let mut msg = Vec::with_capacity(5 + head.len() + z.len());
+        msg.push(2u8);
+        msg.extend_from_slice(&u32::try_from(head.len()).unwrap_or(0).to_le_bytes());
+        msg.extend_from_slice(head.as_bytes());
+        msg.extend_from_slice(&z);
+        Self::send(out, Message::Binary(msg.into()))
+    }
+}

@@ -1,0 +1,87 @@
+//! The Management Center in a real browser: headless Debian chromium,
+//! driven by playwright-core (`web-tests/session.mjs`), against the
+//! service on loopback. `.ci/install-deps` installs chromium and
+//! playwright-core. Set `G2A_SCREENSHOT=PATH` to keep a screenshot of the
+//! session page.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use g2a::Player;
+use g2a_core::Timestamp;
+use g2a_server::{serve, Listen, ServiceOptions};
+
+/// The frame a user sees at `us` (the Player's frame with the cursor, as
+/// `g2a frame` draws it), as RGBA.
+fn expected_rgba(file: &Path, us: u64) -> Vec<u8> {
+    let mut p = Player::open(file).unwrap();
+    let cursor = p.cursor_track().unwrap();
+    let at = Timestamp::from_micros(us);
+    let f = p.frame_at(at).unwrap();
+    let size = f.size;
+    let mut px = f.data.to_vec();
+    g2a_server::content::draw_cursor(&cursor, at, &mut px, size);
+    px.chunks_exact(4)
+        .flat_map(|p| [p[2], p[1], p[0], 255])
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_reviews_sessions_in_chromium() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web-tests");
+    assert!(
+        Path::new("/usr/bin/chromium").exists()
+            && web.join("node_modules/playwright-core").exists(),
+        "chromium or playwright-core is missing: run .ci/install-deps"
+    );
+    let f = fixture();
+    // The expected frames, from the plain recording of S1 (E1 holds the
+    // same frames, encrypted).
+    let expect = f.dir.path().join("expect");
+    std::fs::create_dir(&expect).unwrap();
+    let src = f.dir.path().join("src/S1.g2a");
+    for us in [0u64, 100_000, 1_500_000, 1_900_000] {
+        std::fs::write(expect.join(format!("{us}.rgba")), expected_rgba(&src, us)).unwrap();
+    }
+    let state = state(&f, ServiceOptions::default());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        serve(
+            state,
+            Listen {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                tls: None,
+                allow_plain_http: false,
+            },
+            move |a| {
+                let _ = tx.send(a);
+            },
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    });
+    let addr = rx.await.unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new("node");
+        cmd.arg(web.join("session.mjs"))
+            .env("G2A_URL", format!("http://{addr}"))
+            .env("G2A_EXPECT", &expect)
+            .env("G2A_PASSPHRASE", PASSPHRASE)
+            .env("G2A_TM_PASSWORD", TM_PW);
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success()
+            && stdout.trim_end().ends_with("ok")
+            && std::env::var_os("G2A_BROWSER_LOG").is_none(),
+        "browser test failed:\n{stdout}\n{stderr}"
+    );
+}

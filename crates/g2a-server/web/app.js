@@ -1,0 +1,251 @@
+// g2a Management Center: log in, search, session page. Uses the JSON API
+// under /api/v1 like any client; text from recordings is only ever set as
+// textContent, never as HTML.
+'use strict';
+
+const G2A = { me: null, player: null };
+
+function $(sel, root) { return (root || document).querySelector(sel); }
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+function showMessage(text, info) {
+  const m = $('#message');
+  m.textContent = text || '';
+  m.hidden = !text;
+  m.className = info ? 'info' : '';
+}
+
+class ApiError extends Error {
+  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && G2A.me) headers['X-CSRF-Token'] = G2A.me.csrf;
+  const r = await fetch('/api/v1' + path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  if (r.status === 204) return null;
+  const type = r.headers.get('Content-Type') || '';
+  const data = type.startsWith('application/json') ? await r.json() : await r.text();
+  if (!r.ok) {
+    const e = new ApiError(r.status, data && data.code, (data && data.message) || ('HTTP ' + r.status));
+    if (e.code === 'unauthenticated') { G2A.me = null; location.hash = '#/login'; }
+    throw e;
+  }
+  return data;
+}
+
+function fmtDuration(us) {
+  const s = Math.max(0, Math.floor(us / 1e6));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  return (h ? h + ':' + String(m).padStart(2, '0') : m) + ':' + String(sec).padStart(2, '0');
+}
+
+function fmtClock(us) {
+  const tenths = Math.floor(Math.max(0, us) / 1e5) % 10;
+  return fmtDuration(us) + '.' + tenths;
+}
+
+function fmtUtc(us) {
+  return new Date(us / 1000).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+function mount(id) {
+  if (G2A.player) { G2A.player.close(); G2A.player = null; }
+  // A fresh box per view: answers that arrive for a view already left
+  // land in a detached box, not in the page.
+  const box = document.createElement('div');
+  box.append($('#' + id).content.cloneNode(true));
+  $('#view').replaceChildren(box);
+  return box;
+}
+
+function viewLogin() {
+  const v = mount('t-login');
+  $('#nav').hidden = true;
+  $('#login-form', v).addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    try {
+      G2A.me = await api('POST', '/login', { name: f.name.value, password: f.password.value });
+      showMessage('');
+      if (location.hash === '#/search') route(); else location.hash = '#/search';
+    } catch (e) { showMessage(e.message); }
+  });
+  $('input', v).focus();
+}
+
+function dayToMicros(s) { return s ? Date.parse(s + 'T00:00:00Z') * 1000 : null; }
+function microsToDay(us) { return new Date(us / 1000).toISOString().slice(0, 10); }
+
+async function viewSearch(params) {
+  const v = mount('t-search');
+  const f = $('#search-form', v);
+  for (const k of ['id', 'portal', 'team', 'rep']) if (params.get(k)) f[k].value = params.get(k);
+  if (params.get('from')) f.from.value = microsToDay(Number(params.get('from')));
+  if (params.get('to')) f.to.value = microsToDay(Number(params.get('to')) - 86400e6);
+  const page = Number(params.get('page') || 0);
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const k of ['id', 'portal', 'team', 'rep']) if (f[k].value.trim()) q.set(k, f[k].value.trim());
+    if (f.from.value) q.set('from', dayToMicros(f.from.value));
+    if (f.to.value) q.set('to', dayToMicros(f.to.value) + 86400e6);
+    location.hash = '#/search?' + q.toString();
+  });
+  const go = (p) => { params.set('page', p); location.hash = '#/search?' + params.toString(); };
+  $('#prev', v).addEventListener('click', () => go(Math.max(0, page - 1)));
+  $('#next', v).addEventListener('click', () => go(page + 1));
+  try {
+    const q = new URLSearchParams(params); q.set('page', page);
+    const r = await api('GET', '/sessions?' + q.toString());
+    const body = $('#results tbody', v);
+    for (const s of r.sessions) {
+      const tr = el('tr');
+      tr.dataset.session = s.id;
+      const portal = s.subportal ? s.portal + ' / ' + s.subportal : s.portal;
+      for (const t of [fmtUtc(s.start_unix_micros), s.id, portal, s.team, s.representative, s.customer,
+        fmtDuration(s.duration_micros), s.rating === null ? '' : s.rating]) tr.append(el('td', t));
+      const a = el('a', s.encrypted ? 'Open (passphrase)' : 'Open');
+      a.href = '#/session/' + encodeURIComponent(s.id);
+      const td = el('td'); td.append(a); tr.append(td);
+      body.append(tr);
+    }
+    if (!r.sessions.length) { const tr = el('tr'); const td = el('td', 'No sessions found.'); td.colSpan = 9; tr.append(td); body.append(tr); }
+    $('#page', v).textContent = 'Page ' + (page + 1);
+    $('#prev', v).disabled = page === 0;
+    $('#next', v).disabled = !r.has_more;
+    showMessage('');
+  } catch (e) { showMessage(e.message); }
+}
+
+async function viewSession(id) {
+  const v = mount('t-session');
+  $('#s-title', v).textContent = 'Session ' + id;
+  const enc = encodeURIComponent(id);
+  let info;
+  try { info = await api('GET', '/sessions/' + enc); } catch (e) { showMessage(e.message); return; }
+  showMessage('');
+  const open = async () => {
+    let tl;
+    try { tl = await api('GET', '/sessions/' + enc + '/timeline'); } catch (e) {
+      if (e.code === 'passphrase_required' || e.code === 'wrong_passphrase') return askPassphrase(e.message);
+      showMessage(e.message); return;
+    }
+    $('#unlock-form', v).hidden = true;
+    $('#s-body', v).hidden = false;
+    const meta = $('#s-meta', v);
+    const rows = [['start (UTC)', fmtUtc(info.start_unix_micros)], ['length', fmtDuration(info.duration_micros)],
+      ['screen', tl.width + '×' + tl.height], ['encrypted', info.encrypted ? 'yes' : 'no'],
+      ['rating', info.rating === null ? '—' : info.rating]].concat(tl.metadata);
+    for (const [k, val] of rows) { const tr = el('tr'); tr.append(el('th', k), el('td', val)); meta.append(tr); }
+    if (!v.isConnected) return;
+    G2A.player = new SessionPlayer(v, enc, tl);
+    loadChat(v, enc); loadEvents(v, enc); loadDiagnostics(v, enc);
+  };
+  const askPassphrase = (why) => {
+    const f = $('#unlock-form', v);
+    f.hidden = false;
+    $('#unlock-why', v).textContent = why;
+    f.passphrase.focus();
+  };
+  $('#unlock-form', v).addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    try {
+      await api('POST', '/sessions/' + enc + '/unlock', { passphrase: f.passphrase.value });
+      f.passphrase.value = '';
+      await open();
+    } catch (e) { f.passphrase.value = ''; askPassphrase(e.message); }
+  });
+  await open();
+}
+
+async function loadChat(v, enc) {
+  const list = $('#s-chat', v);
+  try {
+    const lines = await api('GET', '/sessions/' + enc + '/chat');
+    if (!lines.length) list.append(el('li', 'No chat messages.'));
+    for (const m of lines) {
+      const li = el('li');
+      li.dataset.t = m.ts_micros;
+      li.append(el('span', fmtClock(m.ts_micros), 'when'), el('span', m.sender + ' (' + m.role + ')', 'who'), el('span', m.text));
+      li.addEventListener('click', () => G2A.player && G2A.player.seek(m.ts_micros));
+      list.append(li);
+    }
+  } catch (e) { list.append(el('li', e.message)); }
+}
+
+async function loadEvents(v, enc) {
+  const list = $('#s-events', v);
+  try {
+    const evs = await api('GET', '/sessions/' + enc + '/events');
+    if (!evs.length) list.append(el('li', 'No events.'));
+    for (const e of evs) {
+      const li = el('li');
+      li.append(el('span', fmtClock(e.ts_micros), 'when'), el('span', e.kind, 'who'), el('span', e.detail));
+      li.addEventListener('click', () => G2A.player && G2A.player.seek(e.ts_micros));
+      list.append(li);
+    }
+  } catch (e) { list.append(el('li', e.message)); }
+}
+
+async function loadDiagnostics(v, enc) {
+  const list = $('#s-diag', v);
+  try {
+    const docs = await api('GET', '/sessions/' + enc + '/diagnostics');
+    if (!docs.length) list.append(el('li', 'No diagnostics.'));
+    for (const d of docs) {
+      const li = el('li');
+      li.append(el('span', d.name + ' (' + d.media_type + ', ' + d.size + ' bytes, at ' + fmtDuration(d.ts_micros) + ') '));
+      const view = el('button', 'View'); view.type = 'button';
+      view.addEventListener('click', async () => {
+        const pre = $('#s-doc', v);
+        try {
+          const r = await fetch('/api/v1/sessions/' + enc + '/diagnostics/' + d.index, { credentials: 'same-origin' });
+          let text = await r.text();
+          if (r.ok && d.media_type.startsWith('application/json')) {
+            try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (_) { /* shown as it is */ }
+          }
+          pre.textContent = text; pre.hidden = false;
+        } catch (e) { showMessage(e.message); }
+      });
+      const dl = el('a', 'Download');
+      dl.href = '/api/v1/sessions/' + enc + '/diagnostics/' + d.index + '?download=true';
+      li.append(view, ' ', dl);
+      list.append(li);
+    }
+  } catch (e) { list.append(el('li', e.message)); }
+}
+
+async function route() {
+  const h = location.hash || '#/search';
+  if (!G2A.me) {
+    try { G2A.me = await api('GET', '/me'); } catch (_) { G2A.me = null; }
+  }
+  if (!G2A.me) { viewLogin(); return; }
+  $('#nav').hidden = false;
+  $('#who').textContent = G2A.me.name + ' (' + G2A.me.role.replace('_', ' ') + ')';
+  if (h.startsWith('#/session/')) return viewSession(decodeURIComponent(h.slice('#/session/'.length)));
+  const q = h.indexOf('?');
+  return viewSearch(new URLSearchParams(q >= 0 ? h.slice(q + 1) : ''));
+}
+
+window.addEventListener('hashchange', route);
+window.addEventListener('DOMContentLoaded', () => {
+  $('#logout').addEventListener('click', async () => {
+    try { await api('POST', '/logout'); } catch (_) { /* logged out anyway */ }
+    G2A.me = null;
+    if (location.hash === '#/login') route(); else location.hash = '#/login';
+  });
+  route();
+});
