@@ -362,17 +362,7 @@ pub fn one_line(s: &str) -> String {
 
 /// A download answer.
 pub fn download(bytes: Vec<u8>, mime: &str, filename: &str) -> Response {
-    let safe: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(100)
-        .collect();
+    let safe = safe_name(filename);
     let mut r = bytes.into_response();
     let h = r.headers_mut();
     h.insert(
@@ -383,4 +373,19 @@ pub fn download(bytes: Vec<u8>, mime: &str, filename: &str) -> Response {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     r
+}
+
+/// A file name safe in a `Content-Disposition` header: ASCII letters,
+/// digits, `.`, `_` and `-`, at most 100 characters.
+pub fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect()
 }

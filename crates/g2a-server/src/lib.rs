@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 pub mod content;
 mod error;
+pub mod exports;
 mod pages;
 mod state;
 pub mod viewer;
@@ -102,6 +103,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sessions/{id}/timeline", get(content::timeline))
         .route("/sessions/{id}/frame", get(content::frame))
         .route("/sessions/{id}/play", get(viewer::play))
+        .route("/sessions/{id}/exports", post(exports::start))
+        .route(
+            "/exports/{job}",
+            get(exports::status).delete(exports::cancel),
+        )
+        .route("/exports/{job}/file", get(exports::file))
         .fallback(no_route);
     Router::new()
         .nest("/api/v1", api)
@@ -173,6 +180,7 @@ pub async fn serve(
             loop {
                 every.tick().await;
                 state.sweep_keys(now_micros());
+                state.jobs.sweep();
             }
         })
     };

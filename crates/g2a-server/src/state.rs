@@ -55,6 +55,8 @@ pub struct AppState {
     keyrings: Mutex<HashMap<String, KeyringEntry>>,
     /// One permit per viewer decoding.
     pub viewers: Arc<Semaphore>,
+    /// Export jobs.
+    pub jobs: crate::exports::Jobs,
 }
 
 impl std::fmt::Debug for AppState {
@@ -86,6 +88,10 @@ impl AppState {
             viewers: Arc::new(Semaphore::new(opts.max_viewers.max(1))),
             opts,
             keyrings: Mutex::new(HashMap::new()),
+            jobs: crate::exports::Jobs::new().map_err(|e| g2a_catalog::CatalogError::Io {
+                path: std::env::temp_dir(),
+                error: e,
+            })?,
         }))
     }
 

@@ -539,3 +539,93 @@ async fn an_encrypted_session_unlocks_for_one_login_only() {
         assert!(!format!("{e:?}").contains(PASSPHRASE));
     }
 }
+
+#[tokio::test]
+async fn export_jobs_belong_to_their_user_and_refuse_bad_requests() {
+    let f = fixture();
+    let app = app(&f);
+    let mut tm = Client::new(app.clone());
+    tm.login("tm", TM_PW).await;
+    for (body, code) in [
+        (json!({"format": "avi"}), "bad_request"),
+        (json!({"format": "mp4", "width": 100}), "bad_request"),
+        (
+            json!({"format": "mp4", "width": 5, "height": 5}),
+            "bad_request",
+        ),
+        (
+            json!({"format": "mp4", "from": 900000, "to": 100}),
+            "bad_request",
+        ),
+        (json!({"format": "mp4", "from": -1}), "bad_request"),
+        (json!({"format": "mp4", "bogus": 1}), "bad_request"),
+    ] {
+        let r = tm.post("/api/v1/sessions/S1/exports", body.clone()).await;
+        assert_eq!(r.code(), code, "{body}");
+    }
+    // Out of reach: not found, and no job.
+    let r = tm
+        .post("/api/v1/sessions/S2/exports", json!({"format": "mp4"}))
+        .await;
+    assert_eq!(r.code(), "not_found");
+    let r = tm
+        .post(
+            "/api/v1/sessions/S1/exports",
+            json!({"format": "wmv", "width": 640, "height": 360}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let job = r.json()["id"].as_str().unwrap().to_owned();
+    // Another user can't see it or take its file.
+    let mut tm2 = Client::new(app.clone());
+    tm2.login("tm2", TM2_PW).await;
+    assert_eq!(
+        tm2.get(&format!("/api/v1/exports/{job}")).await.code(),
+        "not_found"
+    );
+    assert_eq!(
+        tm2.get(&format!("/api/v1/exports/{job}/file")).await.code(),
+        "not_found"
+    );
+    let status = loop {
+        let s = tm.get(&format!("/api/v1/exports/{job}")).await.json();
+        if s["state"] == "done" || s["state"] == "failed" {
+            break s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(status["state"], "done", "{status}");
+    let file = tm.get(&format!("/api/v1/exports/{job}/file")).await;
+    assert_eq!(file.headers[header::CONTENT_TYPE], "video/x-ms-wmv");
+    assert_eq!(file.body.len() as u64, status["bytes"].as_u64().unwrap());
+    // ASF header GUID.
+    assert_eq!(&file.body[..4], &[0x30, 0x26, 0xb2, 0x75]);
+    let cat = g2a_catalog::Catalog::open(&f.catalog).unwrap();
+    let admin = cat.login("admin", ADMIN_PW).unwrap();
+    let log = cat
+        .audit_log(&admin, &g2a_catalog::AuditQuery::newest(100))
+        .unwrap();
+    for action in ["export", "export-job", "export-download"] {
+        assert!(
+            log.iter().any(|e| e.actor == "tm" && e.action == action),
+            "{action}"
+        );
+    }
+    assert!(log.iter().any(|e| e.actor == "tm"
+        && e.action == "export"
+        && e.session_id.as_deref() == Some("S2")
+        && e.outcome.starts_with("refused")));
+    // Cancelling removes the file.
+    let r = tm
+        .send(
+            tm.req(Method::DELETE, &format!("/api/v1/exports/{job}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        tm.get(&format!("/api/v1/exports/{job}/file")).await.code(),
+        "conflict"
+    );
+}

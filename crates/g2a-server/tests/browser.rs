@@ -65,8 +65,11 @@ async fn a_manager_reviews_sessions_in_chromium() {
         .unwrap();
     });
     let addr = rx.await.unwrap();
+    let download = f.dir.path().join("export.mp4");
+    let dl = download.clone();
     let out = tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new("node");
+        cmd.env("G2A_DOWNLOAD", &dl);
         cmd.arg(web.join("session.mjs"))
             .env("G2A_URL", format!("http://{addr}"))
             .env("G2A_EXPECT", &expect)
@@ -83,5 +86,31 @@ async fn a_manager_reviews_sessions_in_chromium() {
             && stdout.trim_end().ends_with("ok")
             && std::env::var_os("G2A_BROWSER_LOG").is_none(),
         "browser test failed:\n{stdout}\n{stderr}"
+    );
+    // The downloaded export is a real MP4 of the range asked for.
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height:format=duration",
+            "-of",
+            "json",
+        ])
+        .arg(&download)
+        .output()
+        .unwrap();
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    assert_eq!(v["streams"][0]["codec_name"], "h264", "{v}");
+    assert_eq!(v["streams"][0]["width"], 960, "{v}");
+    let secs: f64 = v["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (1.2..=1.7).contains(&secs),
+        "exported {secs} s of 0.5..1.9 s: {v}"
     );
 }

@@ -121,6 +121,14 @@ try {
     await page.screenshot({ path: process.env.G2A_SCREENSHOT, fullPage: false });
   }
 
+  step('export an MP4 in the background and download it');
+  await page.selectOption('#export-form select[name=format]', 'mp4');
+  await page.fill('#export-form input[name=from]', '0.5');
+  await page.click('#export-form button');
+  await page.waitForSelector('#export-jobs a.download', { timeout: 60000 });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-jobs a.download')]);
+  await download.saveAs(process.env.G2A_DOWNLOAD);
+
   step('an encrypted session asks for its passphrase');
   await page.goto(url + '/#/session/E1');
   await page.waitForSelector('#unlock-form:not([hidden])');

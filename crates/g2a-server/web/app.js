@@ -150,7 +150,7 @@ async function viewSession(id) {
     for (const [k, val] of rows) { const tr = el('tr'); tr.append(el('th', k), el('td', val)); meta.append(tr); }
     if (!v.isConnected) return;
     G2A.player = new SessionPlayer(v, enc, tl);
-    loadChat(v, enc); loadEvents(v, enc); loadDiagnostics(v, enc);
+    loadChat(v, enc); loadEvents(v, enc); loadDiagnostics(v, enc); bindExport(v, enc);
   };
   const askPassphrase = (why) => {
     const f = $('#unlock-form', v);
@@ -225,6 +225,43 @@ async function loadDiagnostics(v, enc) {
       list.append(li);
     }
   } catch (e) { list.append(el('li', e.message)); }
+}
+
+function bindExport(v, enc) {
+  const f = $('#export-form', v);
+  f.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const req = { format: f.format.value };
+    if (f.size.value) { const [w, h] = f.size.value.split('x').map(Number); req.width = w; req.height = h; }
+    if (f.from.value !== '') req.from = Math.round(Number(f.from.value) * 1e6);
+    if (f.to.value !== '') req.to = Math.round(Number(f.to.value) * 1e6);
+    let job;
+    try { job = await api('POST', '/sessions/' + enc + '/exports', req); } catch (e) { showMessage(e.message); return; }
+    const row = el('div', null, 'job');
+    row.dataset.job = job.id;
+    const label = el('span', job.format.toUpperCase() + ' export: queued');
+    const bar = el('progress'); bar.max = 1; bar.value = 0;
+    row.append(label, ' ', bar);
+    $('#export-jobs', v).append(row);
+    const poll = async () => {
+      if (!row.isConnected) return;
+      let s;
+      try { s = await api('GET', '/exports/' + job.id); } catch (e) { label.textContent = e.message; return; }
+      bar.value = s.progress;
+      label.textContent = s.format.toUpperCase() + ' export: ' + s.state + (s.state === 'running' ? ' ' + Math.round(100 * s.progress) + '%' : '');
+      if (s.state === 'done') {
+        const a = el('a', 'Download (' + s.bytes + ' bytes)');
+        a.href = '/api/v1/exports/' + job.id + '/file';
+        a.className = 'download';
+        row.append(' ', a);
+      } else if (s.state === 'failed') {
+        label.textContent += ': ' + s.message;
+      } else if (s.state !== 'cancelled') {
+        setTimeout(poll, 400);
+      }
+    };
+    poll();
+  });
 }
 
 async function route() {
