@@ -17,6 +17,7 @@ pub mod auth;
 pub mod content;
 mod error;
 pub mod exports;
+pub mod org;
 mod pages;
 mod state;
 pub mod viewer;
@@ -109,6 +110,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(exports::status).delete(exports::cancel),
         )
         .route("/exports/{job}/file", get(exports::file))
+        .route("/org", get(org::org))
+        .route("/org/actions", post(org::action))
+        .route("/audit", get(org::audit))
         .fallback(no_route);
     Router::new()
         .nest("/api/v1", api)

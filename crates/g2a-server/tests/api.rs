@@ -629,3 +629,109 @@ async fn export_jobs_belong_to_their_user_and_refuse_bad_requests() {
         "conflict"
     );
 }
+
+#[tokio::test]
+async fn the_organisation_and_the_audit_log_follow_the_catalog_s_rights() {
+    let f = fixture();
+    let app = app(&f);
+    let mut admin = Client::new(app.clone());
+    admin.login("admin", ADMIN_PW).await;
+    let mut tm = Client::new(app.clone());
+    tm.login("tm", TM_PW).await;
+    let act = |c: &Client, body: Value| {
+        let c = Client {
+            app: c.app.clone(),
+            cookie: c.cookie.clone(),
+            csrf: c.csrf.clone(),
+            peer: c.peer,
+        };
+        async move { c.post("/api/v1/org/actions", body).await }
+    };
+    let r = act(
+        &admin,
+        json!({"action": "add_portal", "name": "emea", "parent": "acme"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = act(&admin, json!({"action": "add_portal", "name": "emea"})).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::CONFLICT, "conflict")
+    );
+    let r = act(&tm, json!({"action": "add_portal", "name": "mine"})).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    let r = act(&admin, json!({"action": "add_manager", "name": "weak", "role": "team_manager", "password": "abc", "teams": ["sales"]})).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "weak_secret")
+    );
+    let r = act(
+        &admin,
+        json!({"action": "add_manager", "name": "x", "role": "king", "password": "abc"}),
+    )
+    .await;
+    assert_eq!(r.code(), "bad_request");
+    let r = act(&admin, json!({"action": "launch_rockets"})).await;
+    assert_eq!(r.code(), "bad_request");
+    let r = act(&admin, json!({"action": "add_representative", "name": "rita", "team": "sales", "password": "rita's long pass 42 Kq", "mc_access": true})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = act(&admin, json!({"action": "set_passphrase", "portal": "acme", "own_password": "wrong", "new": "acme passphrase lantern 99 Q"})).await;
+    assert_eq!(r.code(), "forbidden");
+    let r = act(&admin, json!({"action": "set_passphrase", "portal": "acme", "own_password": ADMIN_PW, "new": "acme passphrase lantern 99 Q"})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let org = admin.get("/api/v1/org").await.json();
+    let emea = org["portals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "emea")
+        .unwrap();
+    assert_eq!(emea["parent"], "acme");
+    assert!(org["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["name"] == "rita" && u["mc_access"] == true));
+    // A team manager sees their part of the organisation only.
+    let mine = tm.get("/api/v1/org").await.json();
+    let teams: Vec<&str> = mine["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(teams, ["support"], "{mine}");
+    // The audit log: company managers only, with filters.
+    assert_eq!(tm.get("/api/v1/audit").await.code(), "forbidden");
+    let log = admin.get("/api/v1/audit?user=tm&limit=5").await.json();
+    assert!(log.as_array().unwrap().iter().all(|e| e["actor"] == "tm"));
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "add-portal"
+            && e["outcome"].as_str().unwrap().starts_with("refused")));
+    let log = admin.get("/api/v1/audit?limit=100").await;
+    let text = String::from_utf8_lossy(&log.body);
+    assert!(
+        !text.contains("acme passphrase lantern"),
+        "a passphrase reached the audit log"
+    );
+    assert!(
+        !text.contains("rita's long pass"),
+        "a password reached the audit log"
+    );
+}

@@ -74,7 +74,8 @@ async fn a_manager_reviews_sessions_in_chromium() {
             .env("G2A_URL", format!("http://{addr}"))
             .env("G2A_EXPECT", &expect)
             .env("G2A_PASSPHRASE", PASSPHRASE)
-            .env("G2A_TM_PASSWORD", TM_PW);
+            .env("G2A_TM_PASSWORD", TM_PW)
+            .env("G2A_ADMIN_PASSWORD", ADMIN_PW);
         cmd.output().unwrap()
     })
     .await

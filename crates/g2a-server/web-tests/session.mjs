@@ -149,8 +149,29 @@ try {
 
   step('log out');
   await page.goto(url + '/#/search');
+  if (!(await page.isHidden('#nav-audit'))) fail('a team manager sees the audit link');
   await page.click('#logout');
   await page.waitForSelector('#login-form');
+  step('a company manager manages the organisation and reads the audit log');
+  await page.fill('input[name=name]', 'admin');
+  await page.fill('input[name=password]', process.env.G2A_ADMIN_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#results tbody tr[data-session]');
+  if (await page.isHidden('#nav-audit')) fail('no audit link for the company manager');
+  await page.click('#nav-org');
+  await page.waitForSelector('#o-portals tbody tr');
+  await page.fill('form[data-action=add_portal] input[name=name]', 'web-portal');
+  await page.click('form[data-action=add_portal] button');
+  await page.waitForFunction(() => [...document.querySelectorAll('#o-portals tbody td')].some((td) => td.textContent === 'web-portal'));
+  await page.fill('form[data-action=add_portal] input[name=name]', 'web-portal');
+  await page.click('form[data-action=add_portal] button');
+  await page.waitForFunction(() => document.querySelector('#message').textContent.includes('already exists'));
+  await page.click('#nav-audit');
+  await page.waitForSelector('#audit tbody tr');
+  const audit = await page.$$eval('#audit tbody tr', (rows) => rows.map((r) => r.textContent));
+  if (!audit.some((r) => r.includes('add-portal') && r.includes('web-portal'))) fail('audit lacks the new portal');
+  if (!audit.some((r) => r.includes('tm') && r.includes('replay') && r.includes('E1'))) fail('audit lacks the replay of E1');
+  if (!audit.some((r) => r.includes('export-download'))) fail('audit lacks the download');
   if (consoleErrors.length) fail('page errors: ' + consoleErrors.join('; '));
   console.log('ok');
 } catch (e) {

@@ -264,6 +264,62 @@ function bindExport(v, enc) {
   });
 }
 
+function row(cells) { const tr = el('tr'); for (const c of cells) tr.append(el('td', c)); return tr; }
+
+async function viewOrg() {
+  const v = mount('t-org');
+  let o;
+  try { o = await api('GET', '/org'); } catch (e) { showMessage(e.message); return; }
+  showMessage('');
+  $('#o-retention', v).textContent = 'Sessions are kept for ' + o.retention_days + ' days.';
+  for (const p of o.portals) $('#o-portals tbody', v).append(row([p.name, p.parent || '', p.teams.join(', '), p.passphrase]));
+  for (const t of o.teams) $('#o-teams tbody', v).append(row([t.name, t.parent || '', t.portals.join(', '), t.managers.join(', '), t.representatives.join(', ')]));
+  for (const u of o.users) {
+    const teams = u.role === 'team_manager' ? u.managed_teams.join(', ') : (u.team || '');
+    $('#o-users tbody', v).append(row([u.name + (u.deactivated ? ' (deactivated)' : ''), u.role.replace('_', ' '), teams,
+      u.role === 'representative' ? (u.mc_access ? 'yes' : 'no') : 'yes', u.has_password ? 'set' : 'none']));
+  }
+  $('.manage', v).hidden = G2A.me.role === 'representative';
+  for (const f of v.querySelectorAll('form[data-action]')) {
+    f.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = { action: f.dataset.action };
+      for (const inp of f.querySelectorAll('input, select')) {
+        if (inp.type === 'checkbox') body[inp.name] = inp.checked;
+        else if (inp.dataset.list) body[inp.name] = inp.value.split(',').map((x) => x.trim()).filter(Boolean);
+        else if (inp.value !== '') body[inp.name] = inp.value;
+      }
+      try {
+        await api('POST', '/org/actions', body);
+        showMessage('Done: ' + f.querySelector('strong').textContent.toLowerCase() + '.', true);
+        const msg = $('#message').textContent;
+        await viewOrg();
+        showMessage(msg, true);
+      } catch (e) { showMessage(e.message); }
+      for (const inp of f.querySelectorAll('input[type=password]')) inp.value = '';
+    });
+  }
+}
+
+async function viewAudit(params) {
+  const v = mount('t-audit');
+  const f = $('#audit-form', v);
+  for (const k of ['user', 'session', 'limit']) if (params.get(k)) f[k].value = params.get(k);
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const k of ['user', 'session', 'limit']) if (f[k].value.trim()) q.set(k, f[k].value.trim());
+    location.hash = '#/audit?' + q.toString();
+  });
+  try {
+    const q = new URLSearchParams(params);
+    if (!q.get('limit')) q.set('limit', '100');
+    const entries = await api('GET', '/audit?' + q.toString());
+    for (const e of entries) $('#audit tbody', v).append(row([fmtUtc(e.at_unix_micros), e.actor, e.action, e.session_id || '', e.outcome, e.detail]));
+    showMessage('');
+  } catch (e) { showMessage(e.message); }
+}
+
 async function route() {
   const h = location.hash || '#/search';
   if (!G2A.me) {
@@ -272,8 +328,11 @@ async function route() {
   if (!G2A.me) { viewLogin(); return; }
   $('#nav').hidden = false;
   $('#who').textContent = G2A.me.name + ' (' + G2A.me.role.replace('_', ' ') + ')';
+  $('#nav-audit').hidden = G2A.me.role !== 'company_manager';
   if (h.startsWith('#/session/')) return viewSession(decodeURIComponent(h.slice('#/session/'.length)));
   const q = h.indexOf('?');
+  if (h.startsWith('#/org')) return viewOrg();
+  if (h.startsWith('#/audit')) return viewAudit(new URLSearchParams(q >= 0 ? h.slice(q + 1) : ''));
   return viewSearch(new URLSearchParams(q >= 0 ? h.slice(q + 1) : ''));
 }
 
