@@ -49,6 +49,8 @@ pub enum ErrorCode {
     WrongPassphrase,
     /// The request is malformed or a value is invalid.
     BadRequest,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
     /// A new password or passphrase is too weak.
     WeakSecret,
     /// The thing to create exists already.

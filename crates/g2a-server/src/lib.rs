@@ -83,6 +83,14 @@ async fn no_route() -> ApiError {
     ApiError::no_route()
 }
 
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
+        "this route does not take that method",
+    )
+}
+
 /// The application: API, pages and the security headers of every answer.
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.opts.max_body_bytes;
@@ -113,11 +121,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/org", get(org::org))
         .route("/org/actions", post(org::action))
         .route("/audit", get(org::audit))
-        .fallback(no_route);
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method);
     Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())
         .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

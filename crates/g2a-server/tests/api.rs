@@ -442,6 +442,13 @@ async fn hostile_input_gets_clear_errors() {
         r.json()["message"],
         "Session data is only stored for 90 days. Date range begins too far in the past."
     );
+    // A known route with the wrong method is a JSON 405 (found by the
+    // fuzzer: it was an empty answer).
+    let r = c.post("/api/v1/me", json!({})).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
     // Unknown routes are JSON 404s too.
     let r = c.get("/api/v1/nothing").await;
     assert_eq!(
