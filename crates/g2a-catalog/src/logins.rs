@@ -17,7 +17,6 @@ use zeroize::Zeroizing;
 
 use crate::model::{Actor, Role};
 use crate::names::lookup_form;
-use crate::users::wait_secs;
 use crate::{Catalog, CatalogError};
 
 /// Failed logins from one client address allowed before a wait is imposed
@@ -112,17 +111,24 @@ impl Catalog {
         client: &str,
     ) -> Result<Actor, CatalogError> {
         let key = format!("client:{client}");
-        let r = self.client_throttle_check(&key).and_then(|()| {
-            let actor = self.login(name, password)?;
-            if actor.role == Role::Representative && !actor.mc_access {
-                return Err(CatalogError::denied(
-                    &actor.name,
-                    "login",
-                    "no Management Center access",
-                ));
-            }
-            Ok(actor)
-        });
+        let r = self
+            .throttle_check_after(
+                &key,
+                "login",
+                || "this client address".into(),
+                FREE_PER_CLIENT,
+            )
+            .and_then(|()| {
+                let actor = self.login(name, password)?;
+                if actor.role == Role::Representative && !actor.mc_access {
+                    return Err(CatalogError::denied(
+                        &actor.name,
+                        "login",
+                        "no Management Center access",
+                    ));
+                }
+                Ok(actor)
+            });
         match &r {
             Ok(a) => {
                 self.throttle_clear(&key);
@@ -144,29 +150,6 @@ impl Catalog {
             }
         }
         r
-    }
-
-    fn client_throttle_check(&self, key: &str) -> Result<(), CatalogError> {
-        let row: Option<(i64, i64)> = self
-            .conn
-            .query_row(
-                "SELECT failures, last_us FROM throttle WHERE key = ?1",
-                [key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((failures, last)) = row {
-            let over = failures - (FREE_PER_CLIENT - crate::users::FREE_ATTEMPTS);
-            let wait = wait_secs(over, last, self.now());
-            if wait > 0 {
-                return Err(CatalogError::Throttled {
-                    what: "login",
-                    subject: "this client address".into(),
-                    retry_after_secs: wait,
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Starts a login for `actor` (who just logged in with

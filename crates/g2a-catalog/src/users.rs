@@ -189,6 +189,18 @@ impl Catalog {
         what: &'static str,
         subject: &str,
     ) -> Result<(), CatalogError> {
+        self.throttle_check_after(key, what, || shown(subject), FREE_ATTEMPTS)
+    }
+
+    /// [`Catalog::throttle_check`] with `free` failures allowed before the
+    /// first wait and the subject as it is to be shown.
+    pub(crate) fn throttle_check_after(
+        &self,
+        key: &str,
+        what: &'static str,
+        subject: impl FnOnce() -> String,
+        free: i64,
+    ) -> Result<(), CatalogError> {
         let row: Option<(i64, i64)> = self
             .conn
             .query_row(
@@ -198,11 +210,12 @@ impl Catalog {
             )
             .optional()?;
         if let Some((failures, last)) = row {
-            let wait = wait_secs(failures, last, self.now());
+            // `wait_secs` counts from FREE_ATTEMPTS: shift by the difference.
+            let wait = wait_secs(failures - (free - FREE_ATTEMPTS), last, self.now());
             if wait > 0 {
                 return Err(CatalogError::Throttled {
                     what,
-                    subject: shown(subject),
+                    subject: subject(),
                     retry_after_secs: wait,
                 });
             }

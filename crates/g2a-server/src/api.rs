@@ -62,7 +62,8 @@ fn me(login: &g2a_catalog::Login) -> Me {
     }
 }
 
-fn role_name(r: Role) -> &'static str {
+/// The API's name of a role.
+pub(crate) fn role_name(r: Role) -> &'static str {
     match r {
         Role::CompanyManager => "company_manager",
         Role::TeamManager => "team_manager",

@@ -37,8 +37,18 @@ pub fn grant_player(grant: &Grant) -> Result<Player, ApiError> {
     Ok(p)
 }
 
-fn micros(ts: Timestamp) -> i64 {
+/// A time in µs, as the API gives times.
+pub(crate) fn micros(ts: Timestamp) -> i64 {
     i64::try_from(ts.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// Whether the recording is still being written (its last file has no
+/// valid trailer).
+pub(crate) fn is_live(p: &Player) -> bool {
+    !p.set()
+        .files()
+        .last()
+        .is_some_and(|r| matches!(r.trailer(), g2a_format::TrailerState::Valid))
 }
 
 /// A chat message.
@@ -317,11 +327,7 @@ pub fn build_timeline(p: &Player) -> Result<Timeline, ApiError> {
         resizes: Vec::new(),
         keyframes: p.keyframe_times().into_iter().map(micros).collect(),
         metadata: Vec::new(),
-        live: !p
-            .set()
-            .files()
-            .last()
-            .is_some_and(|r| matches!(r.trailer(), g2a_format::TrailerState::Valid)),
+        live: is_live(p),
     };
     t.metadata.push(("session id".into(), h.session_id.clone()));
     t.metadata.push(("portal".into(), h.portal.clone()));

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
-use crate::api::{json_rejection, one_line};
+use crate::api::{json_rejection, one_line, role_name};
 use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -80,14 +80,6 @@ pub struct OrgView {
     pub portals: Vec<PortalView>,
     /// Days sessions are kept.
     pub retention_days: u32,
-}
-
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::CompanyManager => "company_manager",
-        Role::TeamManager => "team_manager",
-        _ => "representative",
-    }
 }
 
 /// The organisation: users, teams and portals the user may see.

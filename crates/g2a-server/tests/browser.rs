@@ -12,7 +12,7 @@ use std::process::Command;
 use common::*;
 use g2a::Player;
 use g2a_core::Timestamp;
-use g2a_server::{serve, Listen, ServiceOptions};
+use g2a_server::ServiceOptions;
 
 /// The frame a user sees at `us` (the Player's frame with the cursor, as
 /// `g2a frame` draws it), as RGBA.
@@ -46,25 +46,7 @@ async fn a_manager_reviews_sessions_in_chromium() {
     for us in [0u64, 100_000, 1_500_000, 1_900_000] {
         std::fs::write(expect.join(format!("{us}.rgba")), expected_rgba(&src, us)).unwrap();
     }
-    let state = state(&f, ServiceOptions::default());
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        serve(
-            state,
-            Listen {
-                addr: "127.0.0.1:0".parse().unwrap(),
-                tls: None,
-                allow_plain_http: false,
-            },
-            move |a| {
-                let _ = tx.send(a);
-            },
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-    });
-    let addr = rx.await.unwrap();
+    let addr = start(&f, ServiceOptions::default()).await;
     let download = f.dir.path().join("export.mp4");
     let dl = download.clone();
     let out = tokio::task::spawn_blocking(move || {

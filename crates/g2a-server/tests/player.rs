@@ -11,31 +11,9 @@ use std::time::Duration;
 
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use g2a_server::{serve, Listen, ServiceOptions};
+use g2a_server::ServiceOptions;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
-
-async fn start(f: &Fixture, opts: ServiceOptions) -> SocketAddr {
-    let state = state(f, opts);
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        serve(
-            state,
-            Listen {
-                addr: "127.0.0.1:0".parse().unwrap(),
-                tls: None,
-                allow_plain_http: false,
-            },
-            move |a| {
-                let _ = tx.send(a);
-            },
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-    });
-    rx.await.unwrap()
-}
 
 /// Logs in over HTTP/1.1 by hand (one request) and returns the cookie.
 async fn login(addr: SocketAddr, name: &str, pw: &str) -> String {

@@ -76,26 +76,12 @@ async fn tls_serves_secure_cookies_and_plain_http_stays_on_loopback() {
         tls: true,
         ..ServiceOptions::default()
     };
-    let st = state(&f, opts);
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let tls = Some((cert, key));
-    tokio::spawn(async move {
-        serve(
-            st,
-            Listen {
-                addr: "0.0.0.0:0".parse().unwrap(),
-                tls,
-                allow_plain_http: false,
-            },
-            move |a| {
-                let _ = tx.send(a);
-            },
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-    });
-    let addr = rx.await.unwrap();
+    let listen = Listen {
+        addr: "0.0.0.0:0".parse().unwrap(),
+        tls: Some((cert, key)),
+        allow_plain_http: false,
+    };
+    let addr = start_on(state(&f, opts), listen).await;
     let body = format!(r#"{{"name":"tm","password":"{TM_PW}"}}"#);
     let out = tokio::task::spawn_blocking(move || {
         Command::new("curl")

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::diff::{changed_rects, encode_rect};
 use super::Command;
-use crate::content::{draw_cursor, grant_player};
+use crate::content::{draw_cursor, grant_player, is_live, micros};
 
 /// Playback clock tick.
 const TICK: Duration = Duration::from_millis(33);
@@ -54,10 +54,6 @@ struct Viewer {
     thumbs: Option<Player>,
 }
 
-fn micros(ts: Timestamp) -> i64 {
-    i64::try_from(ts.as_micros()).unwrap_or(i64::MAX)
-}
-
 fn ts(us: i64) -> Timestamp {
     Timestamp::from_micros(u64::try_from(us.max(0)).unwrap_or(0))
 }
@@ -79,13 +75,6 @@ fn activity_of(p: &Player) -> Vec<i64> {
     });
     v.sort_unstable();
     v
-}
-
-fn is_live(p: &Player) -> bool {
-    !p.set()
-        .files()
-        .last()
-        .is_some_and(|r| matches!(r.trailer(), g2a_format::TrailerState::Valid))
 }
 
 /// Runs until the page goes away (the command channel closes) or a send

@@ -10,7 +10,7 @@ use g2a::{Recorder, RecorderOptions};
 use g2a_catalog::{Catalog, CatalogOptions, ImportOptions, Passphrase, RecordCipher, Role};
 use g2a_core::{FrameRef, PixelFormat, Size, Timestamp};
 use g2a_format::{EncryptionInfo, EventKind, MediaType, SenderRole, SessionHeader};
-use g2a_server::{AppState, ServiceOptions};
+use g2a_server::{serve, AppState, Listen, ServiceOptions};
 
 pub const SIZE: Size = Size::new(960, 540);
 pub const ADMIN_PW: &str = "admin-pw-Vq8#Lw2!pZ";
@@ -181,4 +181,33 @@ pub fn fixture() -> Fixture {
 
 pub fn state(f: &Fixture, opts: ServiceOptions) -> Arc<AppState> {
     AppState::open(&f.catalog, opts).unwrap()
+}
+
+/// Runs the service on `listen` in the background; returns where it
+/// listens.
+pub async fn start_on(state: Arc<AppState>, listen: Listen) -> std::net::SocketAddr {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        serve(
+            state,
+            listen,
+            move |a| {
+                let _ = tx.send(a);
+            },
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    });
+    rx.await.unwrap()
+}
+
+/// Runs the service over plain HTTP on a free loopback port.
+pub async fn start(f: &Fixture, opts: ServiceOptions) -> std::net::SocketAddr {
+    let listen = Listen {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        tls: None,
+        allow_plain_http: false,
+    };
+    start_on(state(f, opts), listen).await
 }
