@@ -21,6 +21,7 @@ pub(crate) fn outcome_of(e: &CatalogError) -> String {
         e,
         CatalogError::Denied { .. }
             | CatalogError::BadCredentials(_)
+            | CatalogError::BadToken
             | CatalogError::Throttled { .. }
             | CatalogError::WrongPassphrase { .. }
             | CatalogError::WrongEarlierPassphrase { .. }

@@ -223,9 +223,11 @@ impl Catalog {
         }
         private::check(dir)?;
         private::check(&db)?;
-        let rec = dir.join(RECORDINGS_DIR);
-        if rec.exists() {
-            private::check(&rec)?;
+        for sub in [RECORDINGS_DIR, crate::uploads::UPLOADS_DIR] {
+            let d = dir.join(sub);
+            if d.exists() {
+                private::check(&d)?;
+            }
         }
         let read_only = private::is_read_only(&db)? || private::is_read_only(dir)?;
         let conn = store::connect(&db, read_only)?;

@@ -24,6 +24,13 @@ pub enum CatalogError {
     /// which). Holds the name as shown back (quoted, cut when long).
     #[error("unknown user or wrong password for {0}")]
     BadCredentials(String),
+    /// A recorder token that is unknown, malformed or revoked.
+    #[error("unknown or revoked recorder token")]
+    BadToken,
+    /// A limit that keeps one client from exhausting the catalog's
+    /// resources (unfinished uploads, an upload's size).
+    #[error("limit reached: {0}")]
+    Limit(String),
     /// Too many failed attempts: the next one is accepted after a wait.
     #[error("too many failed {what} attempts for {subject}; try again in {retry_after_secs} s")]
     Throttled {

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use g2a_format::{SessionSet, Track, TrailerState};
+use g2a_format::{SessionHeader, SessionSet, Track, TrailerState};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -143,103 +143,14 @@ impl Catalog {
         let h = set.header().clone();
         *id = Some(h.session_id.clone());
         let duration = i64::try_from(set.duration().as_micros()).unwrap_or(i64::MAX);
-        let mut tracks = Vec::new();
-        for (track, name) in [
-            (Track::Video, "video"),
-            (Track::Cursor, "cursor"),
-            (Track::Chat, "chat"),
-            (Track::Diagnostics, "diagnostics"),
-            (Track::Events, "events"),
-        ] {
-            if set.files().iter().any(|r| r.track_stats(track).records > 0) {
-                tracks.push(name.to_owned());
-            }
-        }
-        let rating = h
-            .metadata
-            .iter()
-            .find(|(k, _)| k == RATING_KEY)
-            .and_then(|(_, v)| v.trim().parse::<i64>().ok());
-        let meta = NewSession {
-            id: h.session_id.clone(),
-            portal: h.portal.clone(),
-            team: h.team.clone(),
-            representative: h.representative.clone(),
-            customer: h.customer.clone(),
-            start_unix_micros: h.start_time_unix_micros,
-            end_unix_micros: h.start_time_unix_micros.saturating_add(duration),
-            rating,
-            tracks,
-        };
-        crate::sessions::check_session(&meta)?;
-        let ids = self.attribution(&meta)?;
-        let mut overrides = Vec::new();
-        if !ids.problems.is_empty() {
-            if !opts.accept_attribution {
-                return Err(CatalogError::Attribution {
-                    session: shown(&meta.id),
-                    reason: format!(
-                        "{} (a company manager may import it anyway, accepting the header's attribution)",
-                        ids.problems.join("; ")
-                    ),
-                });
-            }
-            overrides.extend(
-                ids.problems
-                    .iter()
-                    .map(|p| format!("attribution accepted: {p}")),
-            );
-        }
-        let key = match &h.encryption {
-            None => {
-                if let Some((_, owner)) = self.active_key_of(ids.portal)? {
-                    let reason = format!(
-                        "is not encrypted, but portal {} has a session replay passphrase{}",
-                        shown(&meta.portal),
-                        if owner == ids.portal {
-                            String::new()
-                        } else {
-                            format!(" (of portal {})", shown(&self.portal_name(owner)?))
-                        }
-                    );
-                    if !opts.accept_unencrypted {
-                        return Err(CatalogError::Coverage {
-                            session: shown(&meta.id),
-                            reason: format!(
-                                "{reason}: its recordings must be encrypted (a company manager may import it anyway, in clear)"
-                            ),
-                        });
-                    }
-                    overrides.push(format!("imported in clear: {reason}"));
-                }
-                None
-            }
-            Some(enc) => {
-                if enc.scheme != SCHEME {
-                    return Err(CatalogError::Crypto(format!(
-                        "recording uses encryption scheme {:?}, expected {SCHEME:?}",
-                        enc.scheme
-                    )));
-                }
-                let (recipient, _) = split_key_block(&enc.key_block)?;
-                let (kid, owner) = self.key_for_recipient(&recipient)?.ok_or_else(|| {
-                    CatalogError::Crypto(format!(
-                        "recording is encrypted to {recipient}, which is no portal key of this catalog"
-                    ))
-                })?;
-                if !self.ancestors("portals", ids.portal)?.contains(&owner) {
-                    return Err(CatalogError::Coverage {
-                        session: shown(&meta.id),
-                        reason: format!(
-                            "is labelled portal {} but encrypted to the key of portal {}",
-                            shown(&meta.portal),
-                            shown(&self.portal_name(owner)?)
-                        ),
-                    });
-                }
-                Some((kid, enc.key_block.clone()))
-            }
-        };
+        let HeaderCheck {
+            mut meta,
+            ids,
+            key,
+            overrides,
+        } = self.check_header(&h, opts)?;
+        meta.end_unix_micros = h.start_time_unix_micros.saturating_add(duration);
+        meta.tracks = tracks_of(&set);
         let mut warnings = Vec::new();
         for r in set.files() {
             let name = r
@@ -333,6 +244,137 @@ impl Catalog {
     }
 }
 
+/// What a recording's header resolves to in this catalog.
+pub(crate) struct HeaderCheck {
+    /// The session's metadata (its end is its start, and it has no tracks:
+    /// the caller knows those from the files).
+    pub(crate) meta: NewSession,
+    pub(crate) ids: Attribution,
+    /// The portal key the recording is encrypted to, and its key block.
+    pub(crate) key: Option<(i64, Vec<u8>)>,
+    /// The checks a company manager's options overrode.
+    pub(crate) overrides: Vec<String>,
+}
+
+/// The tracks that have records in any file of the set.
+pub(crate) fn tracks_of(set: &SessionSet) -> Vec<String> {
+    let mut tracks = Vec::new();
+    for (track, name) in [
+        (Track::Video, "video"),
+        (Track::Cursor, "cursor"),
+        (Track::Chat, "chat"),
+        (Track::Diagnostics, "diagnostics"),
+        (Track::Events, "events"),
+    ] {
+        if set.files().iter().any(|r| r.track_stats(track).records > 0) {
+            tracks.push(name.to_owned());
+        }
+    }
+    tracks
+}
+
+impl Catalog {
+    /// Checks a recording's header against the organisation and the
+    /// portal's passphrase (see [`Catalog::import_recording`]).
+    pub(crate) fn check_header(
+        &self,
+        h: &SessionHeader,
+        opts: &ImportOptions,
+    ) -> Result<HeaderCheck, CatalogError> {
+        let rating = h
+            .metadata
+            .iter()
+            .find(|(k, _)| k == RATING_KEY)
+            .and_then(|(_, v)| v.trim().parse::<i64>().ok());
+        let meta = NewSession {
+            id: h.session_id.clone(),
+            portal: h.portal.clone(),
+            team: h.team.clone(),
+            representative: h.representative.clone(),
+            customer: h.customer.clone(),
+            start_unix_micros: h.start_time_unix_micros,
+            end_unix_micros: h.start_time_unix_micros,
+            rating,
+            tracks: Vec::new(),
+        };
+        crate::sessions::check_session(&meta)?;
+        let ids = self.attribution(&meta)?;
+        let mut overrides = Vec::new();
+        if !ids.problems.is_empty() {
+            if !opts.accept_attribution {
+                return Err(CatalogError::Attribution {
+                    session: shown(&meta.id),
+                    reason: format!(
+                        "{} (a company manager may import it anyway, accepting the header's attribution)",
+                        ids.problems.join("; ")
+                    ),
+                });
+            }
+            overrides.extend(
+                ids.problems
+                    .iter()
+                    .map(|p| format!("attribution accepted: {p}")),
+            );
+        }
+        let key = match &h.encryption {
+            None => {
+                if let Some((_, owner)) = self.active_key_of(ids.portal)? {
+                    let reason = format!(
+                        "is not encrypted, but portal {} has a session replay passphrase{}",
+                        shown(&meta.portal),
+                        if owner == ids.portal {
+                            String::new()
+                        } else {
+                            format!(" (of portal {})", shown(&self.portal_name(owner)?))
+                        }
+                    );
+                    if !opts.accept_unencrypted {
+                        return Err(CatalogError::Coverage {
+                            session: shown(&meta.id),
+                            reason: format!(
+                                "{reason}: its recordings must be encrypted (a company manager may import it anyway, in clear)"
+                            ),
+                        });
+                    }
+                    overrides.push(format!("imported in clear: {reason}"));
+                }
+                None
+            }
+            Some(enc) => {
+                if enc.scheme != SCHEME {
+                    return Err(CatalogError::Crypto(format!(
+                        "recording uses encryption scheme {:?}, expected {SCHEME:?}",
+                        enc.scheme
+                    )));
+                }
+                let (recipient, _) = split_key_block(&enc.key_block)?;
+                let (kid, owner) = self.key_for_recipient(&recipient)?.ok_or_else(|| {
+                    CatalogError::Crypto(format!(
+                        "recording is encrypted to {recipient}, which is no portal key of this catalog"
+                    ))
+                })?;
+                if !self.ancestors("portals", ids.portal)?.contains(&owner) {
+                    return Err(CatalogError::Coverage {
+                        session: shown(&meta.id),
+                        reason: format!(
+                            "is labelled portal {} but encrypted to the key of portal {}",
+                            shown(&meta.portal),
+                            shown(&self.portal_name(owner)?)
+                        ),
+                    });
+                }
+                Some((kid, enc.key_block.clone()))
+            }
+        };
+        Ok(HeaderCheck {
+            meta,
+            ids,
+            key,
+            overrides,
+        })
+    }
+}
+
 /// Copies `src` to `dst` (which must not exist; created 0600), returning
 /// size and SHA-256.
 fn copy_hashing(src: &Path, dst: &Path) -> Result<(u64, String), CatalogError> {
@@ -355,7 +397,7 @@ fn copy_hashing(src: &Path, dst: &Path) -> Result<(u64, String), CatalogError> {
     Ok((size, hex::encode(hasher.finalize())))
 }
 
-fn hash_file(p: &Path) -> Result<(u64, String), CatalogError> {
+pub(crate) fn hash_file(p: &Path) -> Result<(u64, String), CatalogError> {
     let mut input = File::open(p).map_err(|e| CatalogError::io(p, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];

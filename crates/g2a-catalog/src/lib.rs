@@ -59,10 +59,12 @@ mod org;
 mod passphrase;
 mod people;
 mod private;
+mod recorders;
 mod retention;
 mod rights;
 mod sessions;
 mod store;
+mod uploads;
 mod users;
 
 #[cfg(test)]
@@ -73,6 +75,8 @@ mod tests_logins;
 mod tests_management;
 #[cfg(test)]
 mod tests_security;
+#[cfg(test)]
+mod tests_uploads;
 
 pub use access::Keyring;
 pub use audit::MAX_AUDIT_ENTRIES;
@@ -88,4 +92,6 @@ pub use model::{
     Action, Actor, AuditEntry, AuditQuery, ImportOptions, Imported, NewSession, PortalInfo,
     RecordingFile, Role, SearchPage, SearchQuery, SessionInfo, TeamInfo, UserInfo,
 };
+pub use recorders::{RecorderInfo, RecorderToken, Uploader, RECORDER_TOKEN_PREFIX};
 pub use rights::{authorize, authorize_search, Denied, NOT_VISIBLE};
+pub use uploads::{UploadInfo, UploadState, UploadSweep, MAX_OPEN_UPLOADS, MAX_UPLOAD_BYTES};

@@ -160,6 +160,9 @@ pub struct SessionInfo {
     pub encrypted: bool,
     /// The recording's files (empty after a purge).
     pub files: Vec<RecordingFile>,
+    /// True while the recording is still arriving (uploaded as it is
+    /// made): its last file grows, and its end is not known yet.
+    pub live: bool,
     pub(crate) team_id: i64,
     pub(crate) rep_id: i64,
     pub(crate) purged: bool,

@@ -59,6 +59,10 @@ impl Catalog {
                 remove_recording_file(&self.dir.join(p))?;
             }
             self.conn.execute(
+                "DELETE FROM uploads WHERE session_id IN (SELECT id FROM sessions WHERE start_us < ?1)",
+                [cutoff],
+            )?;
+            self.conn.execute(
                 "DELETE FROM session_files WHERE session_id IN (SELECT id FROM sessions WHERE start_us < ?1)",
                 [cutoff],
             )?;
@@ -98,6 +102,8 @@ impl Catalog {
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).map_err(|e| CatalogError::io(&dir, e))?;
             }
+            self.conn
+                .execute("DELETE FROM uploads WHERE session_id = ?1", [&s.id])?;
             self.conn
                 .execute("DELETE FROM session_files WHERE session_id = ?1", [&s.id])?;
             self.conn

@@ -543,7 +543,7 @@ struct SearchSpec {
     limit: u64,
 }
 
-const SESSION_SELECT: &str = "SELECT s.id, p.name, pp.name, t.name, u.name, s.customer, s.start_us, s.end_us, s.rating, s.tracks, s.key_id, s.team_id, s.rep_id, s.purged, s.portal_id
+const SESSION_SELECT: &str = "SELECT s.id, p.name, pp.name, t.name, u.name, s.customer, s.start_us, s.end_us, s.rating, s.tracks, s.key_id, s.team_id, s.rep_id, s.purged, s.portal_id, s.live
      FROM sessions s JOIN portals p ON p.id = s.portal_id LEFT JOIN portals pp ON pp.id = p.parent_id
      JOIN teams t ON t.id = s.team_id JOIN users u ON u.id = s.rep_id";
 
@@ -578,6 +578,7 @@ fn row_to_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionInfo> {
         purged: r.get(13)?,
         key_id,
         portal_id: r.get(14)?,
+        live: r.get(15)?,
     })
 }
 

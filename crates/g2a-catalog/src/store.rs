@@ -107,6 +107,37 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX logins_user ON logins(user_id);
     ",
+    // 4: recorders that upload (tokens stored as SHA-256 hashes), uploads
+    // in progress (tus), sessions still being recorded.
+    "
+    CREATE TABLE recorder_tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL UNIQUE,
+        portal_id INTEGER NOT NULL REFERENCES portals(id),
+        created_by TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        revoked_us INTEGER,
+        last_used_us INTEGER
+    );
+    CREATE TABLE uploads (
+        id TEXT PRIMARY KEY,
+        token_id INTEGER NOT NULL REFERENCES recorder_tokens(id),
+        file_name TEXT NOT NULL,
+        length INTEGER,
+        path TEXT NOT NULL,
+        session_id TEXT,
+        seq INTEGER,
+        state TEXT NOT NULL,
+        warnings TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX uploads_state ON uploads(state, updated_us);
+    CREATE INDEX uploads_session ON uploads(session_id);
+    ALTER TABLE sessions ADD COLUMN live INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// Newest schema version this build knows.

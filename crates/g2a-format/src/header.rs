@@ -241,6 +241,66 @@ impl SessionHeader {
         out
     }
 
+    /// Reads the header from the first bytes of a file that may still be
+    /// arriving (an upload, a recording being written): `Ok(None)` while
+    /// `prefix` is too short to hold the whole header, the header and its
+    /// length in bytes once it does. Bytes that can't begin a `.g2a` file
+    /// (wrong magic, an unsupported major version, a header length over the
+    /// limit) are refused as soon as they arrive.
+    ///
+    /// # Errors
+    /// [`FormatError::BadMagic`], [`FormatError::UnsupportedVersion`], and
+    /// the errors of a malformed header once it is complete.
+    ///
+    /// # Examples
+    /// ```
+    /// use g2a_core::Size;
+    /// use g2a_format::{SessionHeader, Writer, WriterOptions};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("s.g2a");
+    /// Writer::create(&path, SessionHeader::new("S-1", Size::new(8, 8)), WriterOptions::default()).unwrap().finish().unwrap();
+    /// let bytes = std::fs::read(&path).unwrap();
+    /// assert!(SessionHeader::from_prefix(&bytes[..10]).unwrap().is_none());
+    /// let (h, len) = SessionHeader::from_prefix(&bytes).unwrap().unwrap();
+    /// assert_eq!(h.session_id, "S-1");
+    /// assert!(len < bytes.len());
+    /// assert!(SessionHeader::from_prefix(b"GIF89a").is_err());
+    /// ```
+    pub fn from_prefix(prefix: &[u8]) -> Result<Option<(SessionHeader, usize)>, FormatError> {
+        let n = prefix.len().min(MAGIC.len());
+        if prefix[..n] != MAGIC[..n] {
+            return Err(FormatError::BadMagic {
+                found: prefix[..n].to_vec(),
+            });
+        }
+        if prefix.len() >= 10 {
+            let major = u16::from_le_bytes([prefix[8], prefix[9]]);
+            if major != VERSION_MAJOR {
+                return Err(FormatError::UnsupportedVersion {
+                    found: major,
+                    supported: VERSION_MAJOR,
+                });
+            }
+        }
+        if prefix.len() < 16 {
+            return Ok(None);
+        }
+        let len = u32::from_le_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]);
+        if len > MAX_HEADER_FIELDS_LEN {
+            return Err(FormatError::malformed(
+                "file header",
+                12,
+                format!("header length {len} exceeds the limit of {MAX_HEADER_FIELDS_LEN} bytes"),
+            ));
+        }
+        let total = 16 + len as usize + 4;
+        if prefix.len() < total {
+            return Ok(None);
+        }
+        Self::decode(&prefix[..total]).map(Some)
+    }
+
     /// Parses the file header at the start of `buf`; returns it and its length.
     pub(crate) fn decode(buf: &[u8]) -> Result<(SessionHeader, usize), FormatError> {
         let mut r = SliceReader::new(buf, 0, "file header");

@@ -168,6 +168,8 @@ pub struct SessionSummary {
     pub tracks: Vec<String>,
     /// Encrypted at rest (replay needs the portal's passphrase).
     pub encrypted: bool,
+    /// Still being recorded and uploaded: the end grows.
+    pub live: bool,
 }
 
 impl From<&SessionInfo> for SessionSummary {
@@ -185,6 +187,7 @@ impl From<&SessionInfo> for SessionSummary {
             rating: s.rating,
             tracks: s.tracks.clone(),
             encrypted: s.encrypted,
+            live: s.live,
         }
     }
 }

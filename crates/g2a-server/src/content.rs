@@ -308,7 +308,17 @@ pub async fn timeline(
     auth: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Timeline>, ApiError> {
-    let t = with_player(&state, &auth, &id, Action::Replay, |p| build_timeline(p)).await?;
+    let grant = open_grant(&state, &auth, &id, Action::Replay).await?;
+    let t = tokio::task::spawn_blocking(move || {
+        let p = grant_player(&grant)?;
+        let mut t = build_timeline(&p)?;
+        // Only a recording still arriving grows; one whose upload ended
+        // without a trailer does not.
+        t.live &= grant.session.live;
+        Ok::<_, ApiError>(t)
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(Json(t))
 }
 

@@ -20,6 +20,7 @@ pub mod exports;
 pub mod org;
 mod pages;
 mod state;
+pub mod uploads;
 pub mod viewer;
 
 use std::net::SocketAddr;
@@ -58,6 +59,11 @@ pub use state::{now_micros, AppState, ServiceOptions};
         content::timeline,
         content::frame,
         viewer::play,
+        uploads::options,
+        uploads::create,
+        uploads::head,
+        uploads::status,
+        uploads::patch,
     ),
     components(schemas(
         api::LoginRequest,
@@ -69,6 +75,7 @@ pub use state::{now_micros, AppState, ServiceOptions};
         content::SessionEvent,
         content::DiagnosticInfo,
         content::Timeline,
+        uploads::UploadStatus,
         ErrorBody,
         ErrorCode,
     ))
@@ -94,6 +101,17 @@ async fn wrong_method() -> ApiError {
 /// The application: API, pages and the security headers of every answer.
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.opts.max_body_bytes;
+    // Upload bodies are streamed to disk: they are bounded by the upload's
+    // length, not by the API's body limit.
+    let uploads = Router::new()
+        .route("/uploads", post(uploads::create).options(uploads::options))
+        .route(
+            "/uploads/{id}",
+            get(uploads::status)
+                .head(uploads::head)
+                .patch(uploads::patch)
+                .options(uploads::options),
+        );
     let api = Router::new()
         .route("/login", post(api::login))
         .route("/logout", post(api::logout))
@@ -121,14 +139,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/org", get(org::org))
         .route("/org/actions", post(org::action))
         .route("/audit", get(org::audit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .merge(uploads)
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method);
     Router::new()
         .nest("/api/v1", api)
-        .merge(pages::routes())
+        .merge(pages::routes().layer(RequestBodyLimitLayer::new(limit)))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(RequestBodyLimitLayer::new(limit))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -195,6 +214,17 @@ pub async fn serve(
                 every.tick().await;
                 state.sweep_keys(now_micros());
                 state.jobs.sweep();
+                let idle = state.opts.upload_idle_secs;
+                let swept = state
+                    .with_catalog(move |cat| cat.sweep_uploads(idle).map_err(ApiError::from))
+                    .await;
+                match swept {
+                    Ok(s) if s != g2a_catalog::UploadSweep::default() => {
+                        tracing::info!("uploads: {s:?}")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("upload sweep: {}", e.body.message),
+                }
             }
         })
     };

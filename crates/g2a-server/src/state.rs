@@ -25,6 +25,12 @@ pub struct ServiceOptions {
     pub max_body_bytes: usize,
     /// Whether the service is reached over TLS (cookies get `Secure`).
     pub tls: bool,
+    /// Largest recording file one upload may bring, in bytes.
+    pub max_upload_bytes: u64,
+    /// Upload requests (`PATCH`) receiving at once; more get "busy".
+    pub max_uploads: usize,
+    /// An upload idle this long is finished as it is (seconds).
+    pub upload_idle_secs: u64,
 }
 
 impl Default for ServiceOptions {
@@ -35,6 +41,9 @@ impl Default for ServiceOptions {
             max_viewers: 16,
             max_body_bytes: 64 * 1024,
             tls: false,
+            max_upload_bytes: 64 << 30,
+            max_uploads: 64,
+            upload_idle_secs: 24 * 3600,
         }
     }
 }
@@ -57,6 +66,10 @@ pub struct AppState {
     pub viewers: Arc<Semaphore>,
     /// Export jobs.
     pub jobs: crate::exports::Jobs,
+    /// One permit per upload request receiving.
+    pub uploads: Arc<Semaphore>,
+    /// One lock per upload with a request in progress.
+    pub upload_locks: crate::uploads::UploadLocks,
 }
 
 impl std::fmt::Debug for AppState {
@@ -86,6 +99,8 @@ impl AppState {
             pool: deadpool::unmanaged::Pool::from(cats),
             dir: dir.to_owned(),
             viewers: Arc::new(Semaphore::new(opts.max_viewers.max(1))),
+            uploads: Arc::new(Semaphore::new(opts.max_uploads.max(1))),
+            upload_locks: crate::uploads::UploadLocks::default(),
             opts,
             keyrings: Mutex::new(HashMap::new()),
             jobs: crate::exports::Jobs::new().map_err(|e| g2a_catalog::CatalogError::Io {

@@ -131,7 +131,7 @@ fn open(grant: &Grant) -> Result<Viewer, String> {
     let cursor = player.cursor_track().map_err(|e| e.to_string())?;
     let activity = activity_of(&player);
     let duration = micros(player.duration());
-    let live = is_live(&player);
+    let live = grant.session.live && is_live(&player);
     Ok(Viewer {
         first: grant.files.first().cloned().unwrap_or_default(),
         player,
