@@ -227,4 +227,26 @@ impl Catalog {
         }
         Ok(who)
     }
+
+    /// The recorder of a token id, unless it was revoked (the sweep acts
+    /// for the recorder that sent an upload).
+    pub(crate) fn uploader_by_id(&self, id: i64) -> Result<Option<Uploader>, CatalogError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.id, r.name, r.portal_id, p.name
+                 FROM recorder_tokens r JOIN portals p ON p.id = r.portal_id
+                 WHERE r.id = ?1 AND r.revoked_us IS NULL",
+                [id],
+                |r| {
+                    Ok(Uploader {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        portal_id: r.get(2)?,
+                        portal: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
 }

@@ -123,12 +123,15 @@ pub struct UploadSweep {
     pub abandoned: u32,
     /// Idle uploads without a header, dropped.
     pub dropped: u32,
+    /// Continuation files that were waiting for their predecessor and
+    /// have now joined their session.
+    pub joined: u32,
 }
 
 /// Why an upload could not be bound to its session.
 enum BindError {
     /// Not yet: a continuation file whose predecessor has not arrived.
-    Wait(CatalogError),
+    Wait,
     /// Never: the upload fails.
     Refuse(CatalogError),
 }
@@ -403,8 +406,9 @@ impl Catalog {
     /// upload (another portal) or that does not fit the catalog (as
     /// [`Catalog::import_recording`] checks it) fail the upload: its bytes
     /// are dropped and the error says why. A continuation file whose
-    /// predecessor has not arrived yet waits ([`CatalogError::Invalid`],
-    /// the upload stays open).
+    /// predecessor has not arrived yet waits: it stays open and unbound
+    /// (its bytes are kept) and joins its session when this is called
+    /// again, or the sweep calls it, after the predecessor has.
     ///
     /// # Errors
     /// As said; unknown upload; I/O and database errors.
@@ -443,7 +447,7 @@ impl Catalog {
                 Ok(Some((h, _))) => {
                     match self.bind_upload(who, &u, &h) {
                         Ok(()) => {}
-                        Err(BindError::Wait(e)) => return Err(e),
+                        Err(BindError::Wait) => return Ok(u),
                         Err(BindError::Refuse(e)) => {
                             self.fail_upload(&who.audit_name(), &u, &e)?;
                             return Err(e);
@@ -497,13 +501,9 @@ impl Catalog {
                 0
             }
             Some(c) => {
-                let s = self.load_session(&meta.id)?.ok_or_else(|| {
-                    BindError::Wait(CatalogError::Invalid(format!(
-                        "{} continues session {}, which has not arrived yet: upload its first file first",
-                        shown(&u.file_name),
-                        shown(&meta.id)
-                    )))
-                })?;
+                let s = self
+                    .load_session(&meta.id)?
+                    .ok_or_else(|| BindError::Wait)?;
                 let mine: bool = self
                     .conn
                     .query_row(
@@ -529,13 +529,7 @@ impl Catalog {
                     .iter()
                     .find(|f| i64::from(f.seq) == i64::from(c.index) - 1);
                 let Some(prev) = prev else {
-                    return Err(BindError::Wait(CatalogError::Invalid(format!(
-                        "{} is continuation file {} of session {}, whose file {} has not arrived yet",
-                        shown(&u.file_name),
-                        c.index,
-                        shown(&meta.id),
-                        c.index - 1
-                    ))));
+                    return Err(BindError::Wait);
                 };
                 let prev_name = prev
                     .path
@@ -794,11 +788,22 @@ impl Catalog {
             .now()
             .saturating_sub(i64::try_from(idle_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX));
         for id in ids {
-            let Some((u, _)) = self.load_upload(&id)? else {
+            let Some((u, token)) = self.load_upload(&id)? else {
                 continue;
             };
             let complete = u.length.is_some_and(|l| u.offset >= l);
             let idle = u.updated_unix_micros < idle_before;
+            if u.session_id.is_none() && complete && !idle {
+                // A continuation file waiting for its predecessor, or a
+                // header the last request could not read: try again.
+                let Some(who) = self.uploader_by_id(token)? else {
+                    continue;
+                };
+                if self.upload_received(&who, &id).is_ok() {
+                    out.joined += 1;
+                }
+                continue;
+            }
             if u.session_id.is_some() && complete {
                 self.finish_upload(SWEEPER, &u, None)?;
                 out.finished += 1;
@@ -807,7 +812,7 @@ impl Catalog {
                 out.abandoned += 1;
             } else if idle || complete {
                 let why = CatalogError::Invalid(format!(
-                    "upload {} of {} stopped after {} bytes, before the recording's header",
+                    "upload {} of {} stopped after {} bytes without joining a session (no complete header, or a continuation file whose predecessor never came)",
                     u.id,
                     shown(&u.file_name),
                     u.offset

@@ -47,6 +47,8 @@ enum Command {
     Catalog(cmd::catalog::CatalogCmd),
     /// Run the review service: the web Management Center over a catalog.
     Serve(cmd::serve::Args),
+    /// Send recordings to a review service, resuming interrupted uploads.
+    Upload(cmd::upload::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Play(a) => cmd::play::run(a),
         Command::Catalog(c) => cmd::catalog::run(c).map(|()| ExitCode::SUCCESS),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Upload(a) => cmd::upload::run(a),
     };
     match result {
         Ok(code) => code,

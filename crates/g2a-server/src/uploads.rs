@@ -196,9 +196,7 @@ fn upload_error(e: CatalogError) -> ApiError {
         CatalogError::Denied { .. } => {
             ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, e.to_string())
         }
-        CatalogError::Invalid(_) => {
-            ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, e.to_string())
-        }
+        CatalogError::Invalid(_) => ApiError::bad_request(e.to_string()),
         e => ApiError::from(e),
     }
 }

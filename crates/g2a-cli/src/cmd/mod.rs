@@ -15,6 +15,7 @@ pub(crate) mod progress;
 pub(crate) mod record;
 pub(crate) mod recover;
 pub(crate) mod serve;
+pub(crate) mod upload;
 pub(crate) mod verify;
 
 use std::path::Path;

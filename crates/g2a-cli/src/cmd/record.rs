@@ -78,6 +78,16 @@ pub(crate) struct Args {
     no_damage: bool,
     #[command(flatten)]
     rec: RecordingOptions,
+    /// Upload the recording to a review service while it is made
+    /// (https://HOST:PORT, with --token-file); the local file is kept, and
+    /// `g2a upload` finishes an upload the network cut short.
+    #[arg(long, value_name = "URL")]
+    upload: Option<String>,
+    #[command(flatten)]
+    auth: super::upload::Auth,
+    /// With --upload: delete each local file once the server has all of it.
+    #[arg(long, requires = "upload")]
+    remove_after_upload: bool,
 }
 
 pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -121,8 +131,19 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
         .rec
         .recorder_options()?
         .queue(usize::from(a.queue), QueueFull::DropFrame);
+    let uploader = match &a.upload {
+        Some(url) => Some(a.auth.uploader(url, g2a_upload::UploadOptions::default())?),
+        None => None,
+    };
     let mut rec = Recorder::create(&output, header, opts)
         .with_context(|| format!("cannot create {}", output.display()))?;
+    let live = uploader.map(|u| {
+        u.follow(
+            output.clone(),
+            a.remove_after_upload,
+            Box::new(super::upload::Shown::new(false)),
+        )
+    });
     let stats = cap.stats();
     eprintln!(
         "recording the {target} ({size}) of {} to {} at up to {} fps ({}, {}, {}); Ctrl-C stops",
@@ -192,6 +213,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
         state.chats,
         diags.len(),
     );
+    let uploaded = live.map(|l| {
+        if !l.is_stopped() {
+            eprintln!("g2a: sending the rest of the recording to the service");
+        }
+        l.finish()
+    });
     result.with_context(|| {
         format!(
             "recording stopped after {} frames (they are recorded in {})",
@@ -199,6 +226,18 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
             output.display()
         )
     })?;
+    match uploaded {
+        Some(Ok(files)) => {
+            for (f, st) in &files {
+                super::upload::print_status(f, st);
+            }
+        }
+        Some(Err(e)) => bail!(
+            "the recording is complete in {}, its upload is not: {e}",
+            output.display()
+        ),
+        None => {}
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -36,11 +36,37 @@ pub(crate) struct Args {
     /// Browser players decoding at once (more are told the server is busy).
     #[arg(long, default_value_t = 16, value_name = "N")]
     max_viewers: usize,
+    /// Largest recording file a recorder may upload, in GiB.
+    #[arg(long, default_value_t = 64, value_name = "GIB")]
+    max_upload_gib: u64,
+    /// Uploads receiving bytes at once (more are told the server is busy
+    /// and retry).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_uploads: usize,
+    /// Hours an upload may go without a byte before it is finished as it
+    /// is (its bytes are a readable recording; nothing is thrown away).
+    #[arg(long, default_value_t = 24, value_name = "H")]
+    upload_idle_hours: u64,
 }
 
 pub(crate) fn run(a: Args) -> Result<ExitCode> {
-    if a.idle_minutes == 0 || a.login_hours == 0 || a.max_viewers == 0 {
-        bail!("--idle-minutes, --login-hours and --max-viewers must be at least 1");
+    if [
+        a.idle_minutes,
+        a.login_hours,
+        a.max_upload_gib,
+        a.upload_idle_hours,
+    ]
+    .contains(&0)
+        || a.max_viewers == 0
+        || a.max_uploads == 0
+    {
+        bail!("--idle-minutes, --login-hours, --max-viewers, --max-upload-gib, --max-uploads and --upload-idle-hours must be at least 1");
+    }
+    if a.max_upload_gib > 1024 {
+        bail!(
+            "--max-upload-gib {} is above the catalog's limit of 1024",
+            a.max_upload_gib
+        );
     }
     let tls = a.tls_cert.clone().zip(a.tls_key.clone());
     let opts = ServiceOptions {
@@ -49,6 +75,9 @@ pub(crate) fn run(a: Args) -> Result<ExitCode> {
             absolute_secs: a.login_hours * 3600,
         },
         max_viewers: a.max_viewers,
+        max_upload_bytes: a.max_upload_gib << 30,
+        max_uploads: a.max_uploads,
+        upload_idle_secs: a.upload_idle_hours.saturating_mul(3600),
         tls: tls.is_some(),
         ..ServiceOptions::default()
     };

@@ -1,7 +1,9 @@
 //! The catalog commands that manage the organisation, users, sessions,
 //! passphrases, retention and the audit log, and search.
 
-use anyhow::{anyhow, bail, Result};
+use std::io::Write;
+
+use anyhow::{anyhow, bail, Context, Result};
 use g2a_catalog::{
     AuditQuery, Catalog, CatalogOptions, ImportOptions, Passphrase, Role, SearchQuery,
 };
@@ -317,6 +319,49 @@ pub(crate) fn run(cmd: CatalogCmd) -> Result<()> {
                 cat.retention_days()
             );
         }
+        CatalogCmd::AddRecorder {
+            ctx,
+            name,
+            portal,
+            token_file,
+        } => {
+            let (cat, me) = login(&ctx)?;
+            // The file first, so a token is never issued that could not be kept.
+            let mut f = create_private(&token_file)?;
+            let token = match cat.issue_recorder_token(&me, &name, &portal) {
+                Ok(t) => t,
+                Err(e) => {
+                    drop(f);
+                    let _ = std::fs::remove_file(&token_file);
+                    return Err(e.into());
+                }
+            };
+            writeln!(f, "{}", token.as_str())
+                .and_then(|()| f.sync_all())
+                .with_context(|| token_file.display().to_string())?;
+            println!(
+                "recorder {} may upload recordings of portal {} (and its subportals); its token is in {}",
+                shown(&name),
+                shown(&portal),
+                token_file.display()
+            );
+        }
+        CatalogCmd::RevokeRecorder { ctx, name } => {
+            let (cat, me) = login(&ctx)?;
+            cat.revoke_recorder_token(&me, &name)?;
+            println!("revoked the token of recorder {}", shown(&name));
+        }
+        CatalogCmd::Recorders { ctx, json } => {
+            let (cat, me) = login(&ctx)?;
+            let list = cat.list_recorders(&me)?;
+            if json {
+                print_json(&list.iter().map(show::recorder_json).collect())?;
+            } else if list.is_empty() {
+                println!("no recorders: issue one a token with `g2a catalog add-recorder`");
+            } else {
+                list.iter().for_each(show::print_recorder);
+            }
+        }
         CatalogCmd::DeleteSession { ctx, session } => {
             let (cat, me) = login(&ctx)?;
             cat.delete_session(&me, &session)?;
@@ -416,4 +461,15 @@ pub(crate) fn run(cmd: CatalogCmd) -> Result<()> {
         _ => unreachable!("manage::run is not called with content commands"),
     }
     Ok(())
+}
+
+/// Creates a new file only its owner can read (0600 on Unix); refuses to
+/// overwrite one.
+fn create_private(path: &std::path::Path) -> Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+        .with_context(|| format!("{}: cannot create the token file", path.display()))
 }

@@ -403,6 +403,36 @@ pub(crate) enum CatalogCmd {
         #[arg(long)]
         force: bool,
     },
+    /// Issue a recording client a token to upload recordings of a portal
+    /// (and its subportals) to `g2a serve`; the token is written to
+    /// --token-file (created, mode 0600) and shown nowhere else.
+    AddRecorder {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// The recorder's name (a machine or a site).
+        name: String,
+        /// The portal it uploads to.
+        #[arg(long)]
+        portal: String,
+        /// Where to write the token (a new file).
+        #[arg(long)]
+        token_file: std::path::PathBuf,
+    },
+    /// Revoke a recorder's token: its uploads stop being accepted.
+    RevokeRecorder {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// The recorder's name.
+        name: String,
+    },
+    /// List the recorders and their tokens' state (company managers).
+    Recorders {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Allow (yes) or forbid (no) team managers to manage their teams' representatives.
     SetPolicy {
         #[command(flatten)]

@@ -2,7 +2,7 @@
 //! portals, audit entries; UTC dates.
 
 use anyhow::{anyhow, Result};
-use g2a_catalog::{AuditEntry, PortalInfo, SessionInfo, TeamInfo, UserInfo};
+use g2a_catalog::{AuditEntry, PortalInfo, RecorderInfo, SessionInfo, TeamInfo, UserInfo};
 use serde_json::{json, Value};
 
 use crate::cmd::shown;
@@ -47,6 +47,7 @@ pub(crate) fn session_json(s: &SessionInfo) -> Value {
         "rating": s.rating,
         "tracks": s.tracks,
         "encrypted": s.encrypted,
+        "live": s.live,
     })
 }
 
@@ -115,6 +116,36 @@ pub(crate) fn print_portal(p: &PortalInfo) {
             .unwrap_or_default(),
         shown(&p.teams.join(", ")),
         p.passphrase
+    );
+}
+
+/// A recorder as JSON.
+pub(crate) fn recorder_json(r: &RecorderInfo) -> Value {
+    json!({
+        "name": r.name,
+        "portal": r.portal,
+        "created_by": r.created_by,
+        "created": format_micros(r.created_unix_micros),
+        "revoked": r.revoked_unix_micros.map(format_micros),
+        "last_used": r.last_used_unix_micros.map(format_micros),
+    })
+}
+
+/// A recorder as one line of text.
+pub(crate) fn print_recorder(r: &RecorderInfo) {
+    println!(
+        "{}  portal {}  issued {} by {}  {}  last used {}",
+        shown(&r.name),
+        shown(&r.portal),
+        format_micros(r.created_unix_micros),
+        shown(&r.created_by),
+        r.revoked_unix_micros
+            .map_or("active".to_owned(), |t| format!(
+                "revoked {}",
+                format_micros(t)
+            )),
+        r.last_used_unix_micros
+            .map_or("never".to_owned(), format_micros)
     );
 }
 
