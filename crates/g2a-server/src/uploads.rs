@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -396,9 +397,13 @@ fn gone(u: &UploadInfo) -> ApiError {
 pub async fn head(
     State(state): State<Arc<AppState>>,
     RecorderAuthed(who): RecorderAuthed,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let id = match id {
+        Ok(Path(id)) => id,
+        Err(_) => return tus_error(ApiError::bad_request("the upload id is not valid in a URL")),
+    };
     if let Some(r) = refuse_unless_resumable(&headers) {
         return r;
     }
@@ -422,8 +427,12 @@ pub async fn head(
 pub async fn status(
     State(state): State<Arc<AppState>>,
     RecorderAuthed(who): RecorderAuthed,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Response {
+    let id = match id {
+        Ok(Path(id)) => id,
+        Err(_) => return tus_error(ApiError::bad_request("the upload id is not valid in a URL")),
+    };
     match load(&state, &who, &id).await {
         Ok(u) => {
             let mut r = Json(UploadStatus::from(&u)).into_response();
@@ -444,10 +453,14 @@ pub async fn status(
 pub async fn patch(
     State(state): State<Arc<AppState>>,
     RecorderAuthed(who): RecorderAuthed,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let id = match id {
+        Ok(Path(id)) => id,
+        Err(_) => return tus_error(ApiError::bad_request("the upload id is not valid in a URL")),
+    };
     if let Some(r) = refuse_unless_resumable(&headers) {
         return r;
     }
