@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use g2a_format::{SessionHeader, SessionSet, Track, TrailerState};
+use g2a_format::{SessionHeader, SessionSet, Track, TrailerState, VerifyReport};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -157,26 +157,7 @@ impl Catalog {
                 .path()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
-            let rep = r.verify();
-            for d in &rep.damage {
-                warnings.push(format!(
-                    "{name}: damaged bytes {}..{} ({} bytes): {}",
-                    d.start,
-                    d.end,
-                    d.end - d.start,
-                    d.reason
-                ));
-            }
-            match &rep.trailer {
-                TrailerState::Valid => {}
-                TrailerState::Missing => warnings.push(format!(
-                    "{name}: no trailer (the recording was not finished)"
-                )),
-                TrailerState::Invalid(why) => {
-                    warnings.push(format!("{name}: trailer damaged: {why}"))
-                }
-                _ => warnings.push(format!("{name}: trailer in an unknown state")),
-            }
+            verify_warnings(&name, &r.verify(), &mut warnings);
         }
         let mut tag = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut tag);
@@ -411,4 +392,26 @@ pub(crate) fn hash_file(p: &Path) -> Result<(u64, String), CatalogError> {
         size += n as u64;
     }
     Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// What verifying file `name` found, as import warnings: each damaged byte
+/// range, and a trailer that is missing or damaged.
+pub(crate) fn verify_warnings(name: &str, rep: &VerifyReport, warnings: &mut Vec<String>) {
+    for d in &rep.damage {
+        warnings.push(format!(
+            "{name}: damaged bytes {}..{} ({} bytes): {}",
+            d.start,
+            d.end,
+            d.end - d.start,
+            d.reason
+        ));
+    }
+    match &rep.trailer {
+        TrailerState::Valid => {}
+        TrailerState::Missing => warnings.push(format!(
+            "{name}: no trailer (the recording was not finished)"
+        )),
+        TrailerState::Invalid(why) => warnings.push(format!("{name}: trailer damaged: {why}")),
+        _ => warnings.push(format!("{name}: trailer in an unknown state")),
+    }
 }

@@ -21,12 +21,12 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use g2a_format::{continuation_path, SessionHeader, SessionSet, TrailerState};
+use g2a_format::{continuation_path, SessionHeader, SessionSet};
 use rand::RngCore;
 use rusqlite::{params, OptionalExtension};
 
 use crate::catalog::RECORDINGS_DIR;
-use crate::import::{hash_file, tracks_of, HeaderCheck};
+use crate::import::{hash_file, tracks_of, verify_warnings, HeaderCheck};
 use crate::model::ImportOptions;
 use crate::names::shown;
 use crate::recorders::Uploader;
@@ -673,30 +673,7 @@ impl Catalog {
             warnings.push(format!("{} after {size} bytes", why));
         }
         match g2a_format::Reader::open(&u.path) {
-            Ok(r) => {
-                let rep = r.verify();
-                for d in &rep.damage {
-                    warnings.push(format!(
-                        "{}: damaged bytes {}..{} ({} bytes): {}",
-                        u.file_name,
-                        d.start,
-                        d.end,
-                        d.end - d.start,
-                        d.reason
-                    ));
-                }
-                match &rep.trailer {
-                    TrailerState::Valid => {}
-                    TrailerState::Missing => warnings.push(format!(
-                        "{}: no trailer (the recording was not finished)",
-                        u.file_name
-                    )),
-                    TrailerState::Invalid(why) => {
-                        warnings.push(format!("{}: trailer damaged: {why}", u.file_name))
-                    }
-                    _ => warnings.push(format!("{}: trailer in an unknown state", u.file_name)),
-                }
-            }
+            Ok(r) => verify_warnings(&u.file_name, &r.verify(), &mut warnings),
             Err(e) => warnings.push(format!("{}: {e}", u.file_name)),
         }
         let tx = self.write_tx()?;

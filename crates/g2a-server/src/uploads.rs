@@ -322,16 +322,7 @@ async fn create_inner(
         _ => {}
     }
     if let Some(l) = length {
-        if l > state.opts.max_upload_bytes {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::TooLarge,
-                format!(
-                    "an upload of {l} bytes is larger than the {} bytes this server accepts",
-                    state.opts.max_upload_bytes
-                ),
-            ));
-        }
+        check_length(state, l)?;
     }
     let meta = match headers.get(&UPLOAD_METADATA) {
         Some(v) => parse_metadata(
@@ -358,6 +349,21 @@ async fn create_inner(
     );
     h.insert(UPLOAD_OFFSET, header_value(0));
     Ok(r)
+}
+
+/// Refuses an upload longer than this server accepts (413).
+fn check_length(state: &AppState, l: u64) -> Result<(), ApiError> {
+    if l > state.opts.max_upload_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TooLarge,
+            format!(
+                "an upload of {l} bytes is larger than the {} bytes this server accepts",
+                state.opts.max_upload_bytes
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn offset_headers(r: &mut Response, u: &UploadInfo) {
@@ -539,16 +545,7 @@ async fn patch_inner(
         ));
     }
     if let Some(l) = new_length {
-        if l > state.opts.max_upload_bytes {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::TooLarge,
-                format!(
-                    "an upload of {l} bytes is larger than the {} bytes this server accepts",
-                    state.opts.max_upload_bytes
-                ),
-            ));
-        }
+        check_length(state, l)?;
         if u.length != Some(l) {
             let (w, i) = (who.clone(), id.to_owned());
             u = state

@@ -208,8 +208,9 @@ impl Uploader {
                         reason: format!("after a PATCH at {at} the server says its offset is {o}"),
                     })
                 }
-                Err(Failure::Conflict) => offset = None,
-                Err(Failure::NotFound) => offset = None,
+                // Ask with HEAD where the server stands (a 404 there starts
+                // the upload again).
+                Err(Failure::Conflict | Failure::NotFound) => offset = None,
                 Err(fail) => {
                     offset = None;
                     self.failed(file, Some(&loc), fail, &mut backoff, patient, obs)?;
