@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -59,6 +59,16 @@ pub use state::{now_micros, AppState, ServiceOptions};
         content::timeline,
         content::frame,
         viewer::play,
+        exports::start,
+        exports::status,
+        exports::cancel,
+        exports::file,
+        org::org,
+        org::action,
+        org::recorders,
+        org::issue_recorder,
+        org::revoke_recorder,
+        org::audit,
         uploads::options,
         uploads::create,
         uploads::head,
@@ -75,6 +85,17 @@ pub use state::{now_micros, AppState, ServiceOptions};
         content::SessionEvent,
         content::DiagnosticInfo,
         content::Timeline,
+        exports::ExportRequest,
+        exports::ExportStatus,
+        org::UserView,
+        org::TeamView,
+        org::PortalView,
+        org::OrgView,
+        org::OrgAction,
+        org::RecorderView,
+        org::NewRecorder,
+        org::IssuedRecorder,
+        org::AuditView,
         uploads::UploadStatus,
         ErrorBody,
         ErrorCode,
@@ -138,6 +159,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/exports/{job}/file", get(exports::file))
         .route("/org", get(org::org))
         .route("/org/actions", post(org::action))
+        .route(
+            "/org/recorders",
+            get(org::recorders).post(org::issue_recorder),
+        )
+        .route("/org/recorders/{name}", delete(org::revoke_recorder))
         .route("/audit", get(org::audit))
         .layer(RequestBodyLimitLayer::new(limit))
         .merge(uploads)

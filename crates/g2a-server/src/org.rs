@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use g2a_catalog::{AuditQuery, Catalog, Passphrase, Role};
@@ -346,6 +346,113 @@ pub async fn action(
     let Json(a) = body.map_err(json_rejection)?;
     let actor = auth.login.actor.clone();
     state.with_catalog(move |cat| apply(cat, &actor, a)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A recorder allowed to upload, as company managers see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecorderView {
+    /// Name.
+    pub name: String,
+    /// The portal it uploads to (with its subportals).
+    pub portal: String,
+    /// The company manager who issued its token.
+    pub created_by: String,
+    /// When the token was issued, µs since the Unix epoch.
+    pub created_unix_micros: i64,
+    /// When it was revoked, if it was.
+    pub revoked_unix_micros: Option<i64>,
+    /// When it last uploaded (to the minute), if ever.
+    pub last_used_unix_micros: Option<i64>,
+}
+
+/// A new recorder (`POST /api/v1/org/recorders`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRecorder {
+    /// Name.
+    pub name: String,
+    /// The portal it may upload to.
+    pub portal: String,
+}
+
+/// A recorder's token, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct IssuedRecorder {
+    /// Name.
+    pub name: String,
+    /// Portal.
+    pub portal: String,
+    /// The token: give it to the recorder (`g2a upload --token-file`). It
+    /// is not stored and cannot be shown again.
+    pub token: String,
+}
+
+/// The recorders, revoked ones included (company managers).
+#[utoipa::path(get, path = "/api/v1/org/recorders",
+    responses((status = 200, body = [RecorderView]), (status = 403, body = ErrorBody)))]
+pub async fn recorders(
+    State(state): Shared,
+    auth: Authed,
+) -> Result<Json<Vec<RecorderView>>, ApiError> {
+    let actor = auth.login.actor.clone();
+    let list = state
+        .with_catalog(move |cat| Ok(cat.list_recorders(&actor)?))
+        .await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|r| RecorderView {
+                name: r.name,
+                portal: r.portal,
+                created_by: r.created_by,
+                created_unix_micros: r.created_unix_micros,
+                revoked_unix_micros: r.revoked_unix_micros,
+                last_used_unix_micros: r.last_used_unix_micros,
+            })
+            .collect(),
+    ))
+}
+
+/// Issues a recorder token (company managers; audited). The answer is the
+/// only place the token ever appears.
+#[utoipa::path(post, path = "/api/v1/org/recorders", request_body = NewRecorder,
+    responses((status = 201, body = IssuedRecorder), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn issue_recorder(
+    State(state): Shared,
+    auth: Authed,
+    body: Body<NewRecorder>,
+) -> Result<(StatusCode, Json<IssuedRecorder>), ApiError> {
+    let Json(r) = body.map_err(json_rejection)?;
+    let actor = auth.login.actor.clone();
+    let issued = state
+        .with_catalog(move |cat| {
+            let token = cat.issue_recorder_token(&actor, &r.name, &r.portal)?;
+            Ok(IssuedRecorder {
+                name: r.name,
+                portal: r.portal,
+                token: token.as_str().to_owned(),
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+/// Revokes a recorder's token (company managers; audited). Its uploads in
+/// progress stop being accepted; what they sent stays.
+#[utoipa::path(delete, path = "/api/v1/org/recorders/{name}",
+    params(("name" = String, Path, description = "the recorder")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_recorder(
+    State(state): Shared,
+    auth: Authed,
+    name: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path(name) = name.map_err(|e| ApiError::bad_request(one_line(&e.body_text())))?;
+    let actor = auth.login.actor.clone();
+    state
+        .with_catalog(move |cat| Ok(cat.revoke_recorder_token(&actor, &name)?))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -95,6 +95,11 @@ impl Client {
         .await
     }
 
+    async fn delete(&self, path: &str) -> Answer {
+        self.send(self.req(Method::DELETE, path).body(Body::empty()).unwrap())
+            .await
+    }
+
     async fn login(&mut self, name: &str, password: &str) -> Answer {
         let a = self
             .post("/api/v1/login", json!({"name": name, "password": password}))
@@ -461,6 +466,14 @@ async fn hostile_input_gets_clear_errors() {
         "/api/v1/login",
         "/api/v1/sessions",
         "/api/v1/sessions/{id}/play",
+        "/api/v1/sessions/{id}/exports",
+        "/api/v1/exports/{job}/file",
+        "/api/v1/org",
+        "/api/v1/org/actions",
+        "/api/v1/org/recorders",
+        "/api/v1/org/recorders/{name}",
+        "/api/v1/audit",
+        "/api/v1/uploads/{id}",
     ] {
         assert!(
             doc["paths"][p].is_object(),
@@ -746,4 +759,132 @@ async fn the_organisation_and_the_audit_log_follow_the_catalog_s_rights() {
         !text.contains("rita's long pass"),
         "a password reached the audit log"
     );
+}
+
+#[tokio::test]
+async fn recorder_tokens_are_issued_listed_and_revoked_by_company_managers_only() {
+    let f = fixture();
+    let app = app(&f);
+    let mut admin = Client::new(app.clone());
+    admin.login("admin", ADMIN_PW).await;
+    // Team managers and representatives may do none of it.
+    for (user, pw) in USERS.iter().filter(|(u, _)| *u != "admin") {
+        let mut c = Client::new(app.clone());
+        c.login(user, pw).await;
+        assert_eq!(
+            c.get("/api/v1/org/recorders").await.code(),
+            "forbidden",
+            "{user}"
+        );
+        let r = c
+            .post(
+                "/api/v1/org/recorders",
+                json!({"name": "theirs", "portal": "acme"}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{user}"
+        );
+        assert_eq!(
+            c.delete("/api/v1/org/recorders/desk-1").await.code(),
+            "forbidden",
+            "{user}"
+        );
+    }
+    let r = admin
+        .post(
+            "/api/v1/org/recorders",
+            json!({"name": "desk-1", "portal": "acme"}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    assert!(
+        token.starts_with("g2a_rec_") && token.len() == 72,
+        "{token}"
+    );
+    // The token is good for uploading, as that recorder, to that portal.
+    let cat = g2a_catalog::Catalog::open(&f.catalog).unwrap();
+    let up = cat.uploader_for_token(&token).unwrap();
+    assert_eq!((up.name(), up.portal()), ("desk-1", "acme"));
+    // Same name again, unknown portal, unknown fields.
+    let r = admin
+        .post(
+            "/api/v1/org/recorders",
+            json!({"name": "desk-1", "portal": "acme"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::CONFLICT, "conflict")
+    );
+    let r = admin
+        .post(
+            "/api/v1/org/recorders",
+            json!({"name": "desk-2", "portal": "mars"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let r = admin
+        .post(
+            "/api/v1/org/recorders",
+            json!({"name": "desk-2", "portal": "acme", "admin": true}),
+        )
+        .await;
+    assert_eq!(r.code(), "bad_request");
+    // The list never shows the token; revoking stops it at once.
+    let list = admin.get("/api/v1/org/recorders").await;
+    assert!(!String::from_utf8_lossy(&list.body).contains(&token[8..]));
+    let list = list.json();
+    assert_eq!(list[0]["name"], "desk-1");
+    assert_eq!(list[0]["created_by"], "admin");
+    assert!(list[0]["revoked_unix_micros"].is_null());
+    let r = admin.delete("/api/v1/org/recorders/desk-1").await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(cat.uploader_for_token(&token).is_err());
+    assert!(admin.get("/api/v1/org/recorders").await.json()[0]["revoked_unix_micros"].is_i64());
+    let r = admin.delete("/api/v1/org/recorders/desk-1").await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    // Without the CSRF header nothing changes.
+    let mut no_csrf = Client::new(app.clone());
+    no_csrf.login("admin", ADMIN_PW).await;
+    no_csrf.csrf = None;
+    let r = no_csrf
+        .post(
+            "/api/v1/org/recorders",
+            json!({"name": "desk-3", "portal": "acme"}),
+        )
+        .await;
+    assert_eq!(r.code(), "csrf");
+    // Issued, refused and revoked are audited; the token is not.
+    let log = admin.get("/api/v1/audit?limit=1000").await;
+    let text = String::from_utf8_lossy(&log.body);
+    assert!(
+        !text.contains(&token[8..]),
+        "a recorder token reached the audit log"
+    );
+    let log = log.json();
+    let entries = log.as_array().unwrap();
+    assert!(entries.iter().any(|e| e["action"] == "issue-recorder-token"
+        && e["actor"] == "admin"
+        && e["outcome"] == "allowed"));
+    assert!(entries.iter().any(|e| e["action"] == "issue-recorder-token"
+        && e["actor"] == "tm"
+        && e["outcome"].as_str().unwrap().starts_with("refused")));
+    assert!(entries
+        .iter()
+        .any(|e| e["action"] == "revoke-recorder-token" && e["outcome"] == "allowed"));
 }

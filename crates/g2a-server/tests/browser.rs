@@ -70,6 +70,24 @@ async fn a_manager_reviews_sessions_in_chromium() {
             && std::env::var_os("G2A_BROWSER_LOG").is_none(),
         "browser test failed:\n{stdout}\n{stderr}"
     );
+    // The token the page showed once was a real one, now revoked.
+    let token = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("recorder token: "))
+        .expect("the page showed no recorder token");
+    let cat = g2a_catalog::Catalog::open(&f.catalog).unwrap();
+    assert_eq!(
+        cat.uploader_for_token(token).unwrap_err().to_string(),
+        g2a_catalog::CatalogError::BadToken.to_string()
+    );
+    let admin = cat.login("admin", ADMIN_PW).unwrap();
+    let recorders = cat.list_recorders(&admin).unwrap();
+    assert!(
+        recorders.iter().any(|r| r.name == "web-recorder"
+            && r.portal == "acme"
+            && r.revoked_unix_micros.is_some()),
+        "{recorders:?}"
+    );
     // The downloaded export is a real MP4 of the range asked for.
     let probe = Command::new("ffprobe")
         .args([

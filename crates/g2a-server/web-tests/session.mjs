@@ -166,12 +166,28 @@ try {
   await page.fill('form[data-action=add_portal] input[name=name]', 'web-portal');
   await page.click('form[data-action=add_portal] button');
   await page.waitForFunction(() => document.querySelector('#message').textContent.includes('already exists'));
+  step('a company manager issues a recorder token, sees it once, and revokes it');
+  await page.waitForSelector('#o-recorders:not([hidden])');
+  await page.fill('#recorder-form input[name=name]', 'web-recorder');
+  await page.fill('#recorder-form input[name=portal]', 'acme');
+  await page.click('#recorder-form button');
+  await page.waitForSelector('#recorder-token:not([hidden])');
+  const token = await page.inputValue('#recorder-token input');
+  if (!/^g2a_rec_[0-9a-f]{64}$/.test(token)) fail('recorder token looks wrong: ' + token);
+  const recRow = '#o-recorders tbody tr:has-text("web-recorder")';
+  if (!(await page.textContent(recRow)).includes('active')) fail('new recorder not active');
+  page.once('dialog', (d) => d.accept());
+  await page.click(recRow + ' button');
+  await page.waitForFunction(() => [...document.querySelectorAll('#o-recorders tbody tr')].some((tr) => tr.textContent.includes('web-recorder') && tr.textContent.includes('revoked')));
+  if ((await page.content()).includes(token)) fail('the token is still in the page after leaving it');
+  console.log('recorder token: ' + token);
   await page.click('#nav-audit');
   await page.waitForSelector('#audit tbody tr');
   const audit = await page.$$eval('#audit tbody tr', (rows) => rows.map((r) => r.textContent));
   if (!audit.some((r) => r.includes('add-portal') && r.includes('web-portal'))) fail('audit lacks the new portal');
   if (!audit.some((r) => r.includes('tm') && r.includes('replay') && r.includes('E1'))) fail('audit lacks the replay of E1');
   if (!audit.some((r) => r.includes('export-download'))) fail('audit lacks the download');
+  if (!audit.some((r) => r.includes('revoke-recorder-token') && r.includes('web-recorder'))) fail('audit lacks the revoked token');
   if (consoleErrors.length) fail('page errors: ' + consoleErrors.join('; '));
   console.log('ok');
 } catch (e) {

@@ -280,6 +280,7 @@ async function viewOrg() {
       u.role === 'representative' ? (u.mc_access ? 'yes' : 'no') : 'yes', u.has_password ? 'set' : 'none']));
   }
   $('.manage', v).hidden = G2A.me.role === 'representative';
+  if (G2A.me.role === 'company_manager') await showRecorders(v);
   for (const f of v.querySelectorAll('form[data-action]')) {
     f.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -299,6 +300,47 @@ async function viewOrg() {
       for (const inp of f.querySelectorAll('input[type=password]')) inp.value = '';
     });
   }
+}
+
+async function showRecorders(v) {
+  const sec = $('#o-recorders', v);
+  let list;
+  try { list = await api('GET', '/org/recorders'); } catch (e) { showMessage(e.message); return; }
+  sec.hidden = false;
+  const tbody = $('tbody', sec);
+  for (const r of list) {
+    const tr = row([r.name, r.portal, fmtUtc(r.created_unix_micros), r.created_by,
+      r.last_used_unix_micros ? fmtUtc(r.last_used_unix_micros) : 'never',
+      r.revoked_unix_micros ? 'revoked ' + fmtUtc(r.revoked_unix_micros) : 'active']);
+    const td = el('td');
+    if (!r.revoked_unix_micros) {
+      const b = el('button', 'Revoke');
+      b.addEventListener('click', async () => {
+        if (!confirm('Revoke the token of recorder ' + r.name + '? Its uploads stop being accepted.')) return;
+        try {
+          await api('DELETE', '/org/recorders/' + encodeURIComponent(r.name));
+          await viewOrg();
+          showMessage('Done: revoked the token of ' + r.name + '.', true);
+        } catch (e) { showMessage(e.message); }
+      });
+      td.append(b);
+    }
+    tr.append(td);
+    tbody.append(tr);
+  }
+  $('#recorder-form', v).addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    try {
+      const issued = await api('POST', '/org/recorders', { name: f.elements['name'].value, portal: f.elements['portal'].value });
+      await viewOrg();
+      const box = $('#recorder-token');
+      $('strong', box).textContent = issued.name;
+      $('input', box).value = issued.token;
+      box.hidden = false;
+      showMessage('Done: issued a token for ' + issued.name + '.', true);
+    } catch (e) { showMessage(e.message); }
+  });
 }
 
 async function viewAudit(params) {
