@@ -115,3 +115,132 @@ async fn a_manager_reviews_sessions_in_chromium() {
         "exported {secs} s of 0.5..1.9 s: {v}"
     );
 }
+
+/// The recorder of the live test, run as a process of its own (this test
+/// binary again, with `G2A_LIVE_DIR` set): records `G2A_LIVE_FRAMES` frames
+/// of the clip in real time (one every 100 ms, frame k = clip[k mod 40])
+/// and uploads the recording as it grows, as `g2a record --upload` does.
+#[test]
+fn live_recorder_process() {
+    let Some(dir) = std::env::var_os("G2A_LIVE_DIR") else {
+        return; // Only as the child of the live test.
+    };
+    let url = std::env::var("G2A_LIVE_URL").unwrap();
+    let token = std::env::var("G2A_LIVE_TOKEN").unwrap();
+    let n: u64 = std::env::var("G2A_LIVE_FRAMES").unwrap().parse().unwrap();
+    let file = Path::new(&dir).join("L1.g2a");
+    let frames = clip_frames();
+    let mut rec = g2a::Recorder::create(
+        &file,
+        header("L1", "acme", "support", "rep1"),
+        g2a::RecorderOptions::default(),
+    )
+    .unwrap();
+    let opts = g2a_upload::UploadOptions {
+        poll: std::time::Duration::from_millis(100),
+        ..g2a_upload::UploadOptions::default()
+    };
+    let up = g2a_upload::Uploader::new(&url, &token, None, opts)
+        .unwrap()
+        .follow(file.clone(), false, Box::new(g2a_upload::Quiet));
+    let start = std::time::Instant::now();
+    for k in 0..n {
+        let due = std::time::Duration::from_millis(k * 100);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        let f = &frames[(k % 40) as usize];
+        let fr = g2a_core::FrameRef::packed(f, SIZE, g2a_core::PixelFormat::Bgra8).unwrap();
+        rec.push_frame(Timestamp::from_millis(k * 100), &fr)
+            .unwrap();
+        rec.sync().unwrap();
+    }
+    rec.finish().unwrap();
+    let sent = up.finish().unwrap();
+    println!("uploaded {} file(s)", sent.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_follows_a_live_recording_in_chromium() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web-tests");
+    assert!(
+        Path::new("/usr/bin/chromium").exists()
+            && web.join("node_modules/playwright-core").exists(),
+        "chromium or playwright-core is missing: run .ci/install-deps"
+    );
+    let f = fixture();
+    let expect = f.dir.path().join("expect");
+    std::fs::create_dir(&expect).unwrap();
+    for (k, px) in clip_frames().iter().enumerate() {
+        let rgba: Vec<u8> = px
+            .chunks_exact(4)
+            .flat_map(|p| [p[2], p[1], p[0], 255])
+            .collect();
+        std::fs::write(expect.join(format!("clip{k}.rgba")), rgba).unwrap();
+    }
+    let token = {
+        let cat = g2a_catalog::Catalog::open(&f.catalog).unwrap();
+        let admin = cat.login("admin", ADMIN_PW).unwrap();
+        cat.issue_recorder_token(&admin, "desk-live", "acme")
+            .unwrap()
+            .as_str()
+            .to_owned()
+    };
+    let addr = start(&f, ServiceOptions::default()).await;
+    let rec_dir = f.dir.path().join("recorder");
+    std::fs::create_dir(&rec_dir).unwrap();
+    // 15 s of recording: long enough to find it, follow it, scrub back and
+    // come back before it ends.
+    let recorder = Command::new(std::env::current_exe().unwrap())
+        .args(["live_recorder_process", "--exact", "--nocapture"])
+        .env("G2A_LIVE_DIR", &rec_dir)
+        .env("G2A_LIVE_URL", format!("http://{addr}"))
+        .env("G2A_LIVE_TOKEN", &token)
+        .env("G2A_LIVE_FRAMES", "150")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(web.join("live.mjs"))
+            .env("G2A_URL", format!("http://{addr}"))
+            .env("G2A_EXPECT", &expect)
+            .env("G2A_TM_PASSWORD", TM_PW)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let rec = tokio::task::spawn_blocking(move || recorder.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        rec.status.success(),
+        "the recorder failed:\n{}\n{}",
+        String::from_utf8_lossy(&rec.stdout),
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "live browser test failed:\n{stdout}\n{stderr}"
+    );
+    // The page ended on the recording's last frame, and the catalog holds
+    // the recording as the recorder wrote it, finished.
+    assert!(stdout.contains("end: 14900000"), "{stdout}");
+    let cat = g2a_catalog::Catalog::open(&f.catalog).unwrap();
+    let admin = cat.login("admin", ADMIN_PW).unwrap();
+    let page = cat
+        .search(&admin, &g2a_catalog::SearchQuery::by_id("L1"))
+        .unwrap();
+    assert!(!page.sessions[0].live);
+    let g = cat
+        .open_for(&admin, "L1", g2a_catalog::Action::Replay, None)
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&g.files[0]).unwrap(),
+        std::fs::read(rec_dir.join("L1.g2a")).unwrap()
+    );
+}

@@ -114,8 +114,9 @@ async function viewSearch(params) {
       tr.dataset.session = s.id;
       const portal = s.subportal ? s.portal + ' / ' + s.subportal : s.portal;
       for (const t of [fmtUtc(s.start_unix_micros), s.id, portal, s.team, s.representative, s.customer,
-        fmtDuration(s.duration_micros), s.rating === null ? '' : s.rating]) tr.append(el('td', t));
-      const a = el('a', s.encrypted ? 'Open (passphrase)' : 'Open');
+        s.live ? 'live' : fmtDuration(s.duration_micros), s.rating === null ? '' : s.rating]) tr.append(el('td', t));
+      if (s.live) tr.classList.add('live');
+      const a = el('a', (s.live ? 'Watch live' : 'Open') + (s.encrypted ? ' (passphrase)' : ''));
       a.href = '#/session/' + encodeURIComponent(s.id);
       const td = el('td'); td.append(a); tr.append(td);
       body.append(tr);

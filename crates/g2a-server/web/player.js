@@ -73,6 +73,7 @@ class SessionPlayer {
     parts.forEach((p, i) => this.ctx.putImageData(new ImageData(pixels[i], p.w, p.h), p.x, p.y));
     Object.assign(this.state, { seq: head.seq, t: head.t, ts: head.ts, playing: head.playing, following: head.following, live: head.live, drawn: head.seq });
     this.duration = head.duration;
+    this.root.querySelector('#c-live').hidden = !head.live;
     this.send({ op: 'ack', seq: head.seq });
     this.showTime();
   }

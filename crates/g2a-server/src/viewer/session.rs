@@ -251,6 +251,16 @@ impl Viewer {
         if let Ok(true) = self.player.refresh() {
             self.duration = micros(self.player.duration());
             self.live = is_live(&self.player);
+            if !self.live {
+                // The recording ended: the page learns it with the next
+                // frame, and a follower stops at the end.
+                if self.following {
+                    self.following = false;
+                    self.t = self.duration;
+                    self.anchor = (Instant::now(), self.t);
+                }
+                self.dirty = true;
+            }
             if let Ok(c) = self.player.cursor_track() {
                 self.cursor = c;
             }
@@ -366,6 +376,10 @@ impl Viewer {
         let Some(p) = self.thumbs.as_mut() else {
             return Ok(());
         };
+        if self.live {
+            // Thumbnails of a live recording reach its newest part too.
+            let _ = p.refresh();
+        }
         let w = w.clamp(16, 480);
         let Ok(f) = p.frame_at(ts(t.clamp(0, self.duration))) else {
             return Ok(());
