@@ -130,3 +130,94 @@ pub fn load_clips(max: usize) -> Vec<Clip> {
         })
         .collect()
 }
+
+/// The password of every account of [`synthetic_catalog`].
+pub const SYNTHETIC_PASSWORD: &str = "bench-pw-Vq8#Lw2!pZ";
+const DAY: i64 = 86_400_000_000;
+
+/// Creates at `dir` a catalog of `n` sessions spread over the 89 days
+/// before `now` (µs since the Unix epoch): 10 portals with a subportal
+/// each, 100 teams (every fifth a top-level team with four subteams),
+/// 2 000 representatives, company manager `admin` and team manager `tm`
+/// (team0), all with [`SYNTHETIC_PASSWORD`]. With `fixed_clock` the
+/// catalog's clock stays at `now` (criterion benches); otherwise it is the
+/// real clock (a catalog to serve). Password hashing uses the fast test
+/// parameters.
+///
+/// # Errors
+/// Any catalog error.
+pub fn synthetic_catalog(
+    dir: &Path,
+    n: usize,
+    now: i64,
+    fixed_clock: bool,
+) -> Result<g2a_catalog::Catalog, g2a_catalog::CatalogError> {
+    use g2a_catalog::{Catalog, CatalogOptions, Clock, NewSession, Role};
+    const PORTALS: usize = 10;
+    const TEAMS: usize = 100;
+    const REPS: usize = 2_000;
+    let pw = SYNTHETIC_PASSWORD;
+    let mut cat = Catalog::create(dir, "admin", pw, CatalogOptions::insecure_fast_for_tests())?;
+    if fixed_clock {
+        cat.set_clock(Clock::Fixed(now));
+    }
+    let admin = cat.login("admin", pw)?;
+    for p in 0..PORTALS {
+        cat.add_portal(&admin, &format!("portal{p}"), None)?;
+        cat.add_portal(
+            &admin,
+            &format!("portal{p}-sub"),
+            Some(&format!("portal{p}")),
+        )?;
+    }
+    for t in 0..TEAMS {
+        let parent = (t % 5 != 0).then(|| format!("team{}", t - t % 5));
+        cat.add_team(&admin, &format!("team{t}"), parent.as_deref())?;
+    }
+    // Every top-level team works on every top-level portal (and so on the
+    // subportals), as the catalog's attribution checks require.
+    for t in (0..TEAMS).step_by(5) {
+        for p in 0..PORTALS {
+            cat.assign_team_to_portal(&admin, &format!("team{t}"), &format!("portal{p}"))?;
+        }
+    }
+    cat.add_manager(&admin, "tm", Role::TeamManager, pw, &["team0"])?;
+    for r in 0..REPS {
+        cat.add_representative(
+            &admin,
+            &format!("rep{r}"),
+            &format!("team{}", r % TEAMS),
+            None,
+            false,
+        )?;
+    }
+    let mut batch = Vec::new();
+    let span = 89 * DAY;
+    for i in 0..n {
+        let r = (i * 7919) % REPS;
+        let p = (i * 31) % (2 * PORTALS);
+        let portal = if p % 2 == 0 {
+            format!("portal{}", p / 2)
+        } else {
+            format!("portal{}-sub", p / 2)
+        };
+        let start = now - span + (i as i64 * (span / n.max(1) as i64));
+        batch.push(NewSession {
+            id: format!("S{i:08}"),
+            portal,
+            team: format!("team{}", r % TEAMS),
+            representative: format!("rep{r}"),
+            customer: format!("customer {}", i % 997),
+            start_unix_micros: start,
+            end_unix_micros: start + 900_000_000,
+            rating: Some((i % 5) as i64 + 1),
+            tracks: vec!["video".into(), "chat".into(), "diagnostics".into()],
+        });
+        if batch.len() == 50_000 {
+            cat.import_metadata(&admin, &batch)?;
+            batch.clear();
+        }
+    }
+    cat.import_metadata(&admin, &batch)?;
+    Ok(cat)
+}

@@ -132,10 +132,34 @@ fn encode(clip: &Path, out: &Path, loops: u32, raw: Option<&Path>, reps: u32) ->
     best.ok_or_else(|| "no run".into())
 }
 
+/// The recording's header: session `report` with no organisation, or what
+/// `G2A_REPORT_SESSION=ID,PORTAL,TEAM,REPRESENTATIVE` says (started two
+/// hours ago), for a recording a catalog will import (benches/serve.sh).
+fn report_header(size: g2a_core::Size) -> Res<SessionHeader> {
+    let Ok(spec) = std::env::var("G2A_REPORT_SESSION") else {
+        return Ok(SessionHeader::new("report", size));
+    };
+    let [id, portal, team, rep] = spec.split(',').collect::<Vec<_>>()[..] else {
+        return Err(
+            format!("G2A_REPORT_SESSION={spec:?}: want ID,PORTAL,TEAM,REPRESENTATIVE").into(),
+        );
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_micros() as i64;
+    Ok(SessionHeader::new(id, size)
+        .with_portal(portal)
+        .with_team(team)
+        .with_representative(rep)
+        .with_customer("benchmark customer")
+        .with_start_time_unix_micros(now - 7_200_000_000)
+        .with_recorder("g2a-report", env!("CARGO_PKG_VERSION")))
+}
+
 fn encode_once(clip: &Path, out: &Path, loops: u32, raw: Option<&Path>) -> Res<Value> {
     let mut src = Frames::open(clip, loops, raw)?;
     let size = src.size;
-    let header = SessionHeader::new("report", size);
+    let header = report_header(size)?;
     let opts = RecorderOptions::default().writer(g2a::WriterOptions::default().size_cap(None));
     let mut rec = Recorder::create(out, header, opts)?;
     let mut buf = vec![0u8; (size.area() * 4) as usize];
@@ -424,8 +448,16 @@ fn main() -> Res<()> {
         }
         ["seek-profile", file] => seek_profile(Path::new(file))?,
         ["table", dir] => return table(Path::new(dir)),
+        ["catalog", dir, n] => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_micros() as i64;
+            let t = Instant::now();
+            g2a_benches::synthetic_catalog(Path::new(dir), n.parse()?, now, false)?;
+            json!({"sessions": n.parse::<u64>()?, "generated_secs": t.elapsed().as_secs_f64()})
+        }
         _ => {
-            eprintln!("usage: g2a-report clip CLIP OUT.g2a [RAW] | encode CLIP OUT.g2a [LOOPS [RAW|- REPS]] | play FILE | play-check FILE CLIP [RAW] | seek-profile FILE | table DIR");
+            eprintln!("usage: g2a-report clip CLIP OUT.g2a [RAW] | encode CLIP OUT.g2a [LOOPS [RAW|- REPS]] | play FILE | play-check FILE CLIP [RAW] | seek-profile FILE | table DIR | catalog DIR SESSIONS");
             std::process::exit(2);
         }
     };

@@ -10,91 +10,17 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use g2a_catalog::{Catalog, CatalogOptions, Clock, NewSession, Role, SearchQuery};
+use g2a_catalog::{Catalog, SearchQuery};
 
 const NOW: i64 = 1_767_225_600_000_000;
 const DAY: i64 = 86_400_000_000;
-const PORTALS: usize = 10;
-const TEAMS: usize = 100;
-const REPS: usize = 2_000;
 /// Every account in the generated catalog has this password.
-const PW: &str = "bench-pw-Vq8#Lw2!pZ";
+const PW: &str = g2a_benches::SYNTHETIC_PASSWORD;
 
 fn build(n: usize) -> (tempfile::TempDir, Catalog) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut cat = Catalog::create(
-        dir.path(),
-        "admin",
-        PW,
-        CatalogOptions::insecure_fast_for_tests(),
-    )
-    .expect("create catalog");
-    cat.set_clock(Clock::Fixed(NOW));
-    let admin = cat.login("admin", PW).expect("login");
-    for p in 0..PORTALS {
-        cat.add_portal(&admin, &format!("portal{p}"), None)
-            .expect("portal");
-        cat.add_portal(
-            &admin,
-            &format!("portal{p}-sub"),
-            Some(&format!("portal{p}")),
-        )
-        .expect("subportal");
-    }
-    // Teams: every fifth team is a top-level team with four subteams.
-    for t in 0..TEAMS {
-        let parent = (t % 5 != 0).then(|| format!("team{}", t - t % 5));
-        cat.add_team(&admin, &format!("team{t}"), parent.as_deref())
-            .expect("team");
-    }
-    // Every top-level team works on every top-level portal (and so on the
-    // subportals), as the catalog's attribution checks require.
-    for t in (0..TEAMS).step_by(5) {
-        for p in 0..PORTALS {
-            cat.assign_team_to_portal(&admin, &format!("team{t}"), &format!("portal{p}"))
-                .expect("assign team");
-        }
-    }
-    cat.add_manager(&admin, "tm", Role::TeamManager, PW, &["team0"])
-        .expect("manager");
-    for r in 0..REPS {
-        cat.add_representative(
-            &admin,
-            &format!("rep{r}"),
-            &format!("team{}", r % TEAMS),
-            None,
-            false,
-        )
-        .expect("rep");
-    }
-    let mut batch = Vec::new();
-    let span = 89 * DAY;
-    for i in 0..n {
-        let r = (i * 7919) % REPS;
-        let p = (i * 31) % (2 * PORTALS);
-        let portal = if p % 2 == 0 {
-            format!("portal{}", p / 2)
-        } else {
-            format!("portal{}-sub", p / 2)
-        };
-        let start = NOW - span + (i as i64 * (span / n as i64));
-        batch.push(NewSession {
-            id: format!("S{i:08}"),
-            portal,
-            team: format!("team{}", r % TEAMS),
-            representative: format!("rep{r}"),
-            customer: format!("customer {}", i % 997),
-            start_unix_micros: start,
-            end_unix_micros: start + 900_000_000,
-            rating: Some((i % 5) as i64 + 1),
-            tracks: vec!["video".into(), "chat".into(), "diagnostics".into()],
-        });
-        if batch.len() == 50_000 {
-            cat.import_metadata(&admin, &batch).expect("import");
-            batch.clear();
-        }
-    }
-    cat.import_metadata(&admin, &batch).expect("import");
+    let cat = g2a_benches::synthetic_catalog(&dir.path().join("cat"), n, NOW, true)
+        .expect("generate the catalog");
     (dir, cat)
 }
 
