@@ -11,7 +11,7 @@
 #   - the search API under load (web-tests/load.mjs: C concurrent clients
 #     for 20 s on loopback): requests per second and latency percentiles;
 #   - 50 viewers playing at 1x at once (web-tests/viewers.mjs): every one
-#     keeps up, the server's resident memory;
+#     keeps up, the server's anonymous memory;
 #   - upload: `g2a upload` of the one-hour recording (639 MB; this is how it
 #     enters the catalog), throughput and the CPU of both sides; then (the
 #     session deleted) the same upload killed ten times at random moments
@@ -37,7 +37,9 @@ report=$PWD/target/release/g2a-report
 export G2A_PASSWORD=$pw
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+# Anonymous memory (VmRSS would count the mapped recording's page-cache
+# pages once per Player that maps it).
+anon_mb() { awk '/RssAnon/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
 # The one-hour recording (639 MB).
 if [ ! -f "$out/hour.g2a" ]; then
@@ -48,6 +50,7 @@ fi
 rm -rf "$out/cat"
 echo "== generating a catalog of $sessions sessions" >&2
 "$report" catalog "$out/cat" "$sessions" > "$out/catalog.json"
+rm -f "$out/bench.token"
 "$g2a" catalog add-recorder bench --portal portal0 --token-file "$out/bench.token" --catalog "$out/cat" --as admin >&2
 
 port=$((20000 + RANDOM % 20000))
@@ -79,7 +82,10 @@ while [ $cuts -lt 10 ] && [ $tries -lt 40 ]; do
     if kill -9 $up 2>/dev/null; then cuts=$((cuts + 1)); fi
     wait $up 2>/dev/null || true
 done
-"$g2a" upload "$out/hour.g2a" --server "$url" --token-file "$out/bench.token" > /dev/null
+# What is left, from the state file of the last interrupted run.
+if [ -f "$out/hour.g2a.upload" ]; then
+    "$g2a" upload "$out/hour.g2a" --server "$url" --token-file "$out/bench.token" > /dev/null
+fi
 resumed_secs=$(python3 -c "import time;print(round(time.time() - $start, 1))")
 stored=$(find "$out/cat/recordings/HOUR" -name '*.g2a' | head -1)
 identical=false
@@ -89,12 +95,13 @@ echo "== chromium: click to paint, 1x, 16x" >&2
 G2A_URL=$url G2A_USER=admin G2A_SESSION=HOUR node "$web/bench.mjs" > "$out/player.json"
 
 echo "== H.264 of the same stretch" >&2
-"$g2a" export "$out/hour.g2a" -o "$out/h264.mp4" --from 1440 --to 1470 > /dev/null 2>&1
+from=${H264_FROM:-1440}
+"$g2a" export "$out/hour.g2a" -o "$out/h264.mp4" --from "$from" --to $((from + 30)) > /dev/null 2>&1
 h264_bps=$(( $(stat -c %s "$out/h264.mp4") / 30 ))
-rec_bps=$(( $(stat -c %s "$out/hour.g2a") / 3600 ))
+rec_bps=$(( $(stat -c %s "$out/hour.g2a") / ${HOUR_SECS:-3600} ))
 
 echo "== search under load" >&2
-rss0=$(rss_mb $server)
+anon0=$(anon_mb $server)
 G2A_URL=$url G2A_USER=admin node "$web/load.mjs" > "$out/load.json"
 
 echo "== 50 viewers" >&2
@@ -121,8 +128,8 @@ print(f"| … H.264 export of the same clip (x264 CRF default, 30 s) | {$h264_bp
 s = p["play_16x"]
 print(f"| 16× playback: media seconds per wall second | {s['speed']:.1f} ({s['frames_drawn']} frames drawn in {s['wall_secs']:.0f} s) |")
 print(f"| search API, {l['clients']} clients for {l['secs']} s: requests/s, p50 / p99 latency | {l['rps']:,.0f}/s, {l['p50_ms']:.1f} / {l['p99_ms']:.1f} ms ({l['errors']} errors) |")
-print(f"| 50 viewers at 1× of the one-hour recording: slowest viewer's media/wall | {v['slowest_speed']:.2f} (fastest {v['fastest_speed']:.2f}) |")
-print(f"| … server resident memory before / peak during | $rss0 / {v['server_peak_rss_mb']} MB |")
+print(f"| 50 viewers at 1× of the one-hour recording, each at its own place: media seconds shown per wall second, slowest / fastest viewer | {v['slowest_speed']:.2f} / {v['fastest_speed']:.2f} (first frame after at most {v['slowest_first_frame_ms']/1e3:.1f} s) |")
+print(f"| … server anonymous memory before / peak during | $anon0 / {v['server_peak_anon_mb']} MB |")
 print(f"| … server CPU during | {($c1 - $c0) / $hz / v['wall_secs'] * 100:.0f} % of one core |")
 mb = $big / 1e6
 print(f"| upload of a {mb:,.0f} MB recording: throughput | {mb / $up_wall:,.0f} MB/s ({$up_wall:.1f} s) |")
