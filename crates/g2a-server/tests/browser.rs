@@ -24,19 +24,53 @@ fn expected_rgba(file: &Path, us: u64) -> Vec<u8> {
     let size = f.size;
     let mut px = f.data.to_vec();
     g2a_server::content::draw_cursor(&cursor, at, &mut px, size);
-    px.chunks_exact(4)
+    rgba(&px)
+}
+
+/// BGRA pixels as the canvas holds them: RGBA, opaque.
+fn rgba(bgra: &[u8]) -> Vec<u8> {
+    bgra.chunks_exact(4)
         .flat_map(|p| [p[2], p[1], p[0], 255])
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_manager_reviews_sessions_in_chromium() {
+/// Runs `web-tests/SCRIPT` under node with `env` and the service's
+/// address; asserts it ended with "ok" (set `G2A_BROWSER_LOG` to see the
+/// log of a passing run too). Returns its output.
+async fn run_script(
+    script: &'static str,
+    addr: std::net::SocketAddr,
+    env: Vec<(&'static str, std::ffi::OsString)>,
+) -> String {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web-tests");
     assert!(
         Path::new("/usr/bin/chromium").exists()
             && web.join("node_modules/playwright-core").exists(),
         "chromium or playwright-core is missing: run .ci/install-deps"
     );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(web.join(script))
+            .env("G2A_URL", format!("http://{addr}"))
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success()
+            && stdout.trim_end().ends_with("ok")
+            && std::env::var_os("G2A_BROWSER_LOG").is_none(),
+        "{script} failed:\n{stdout}\n{stderr}"
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_reviews_sessions_in_chromium() {
     let f = fixture();
     // The expected frames, from the plain recording of S1 (E1 holds the
     // same frames, encrypted).
@@ -48,28 +82,18 @@ async fn a_manager_reviews_sessions_in_chromium() {
     }
     let addr = start(&f, ServiceOptions::default()).await;
     let download = f.dir.path().join("export.mp4");
-    let dl = download.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::new("node");
-        cmd.env("G2A_DOWNLOAD", &dl);
-        cmd.arg(web.join("session.mjs"))
-            .env("G2A_URL", format!("http://{addr}"))
-            .env("G2A_EXPECT", &expect)
-            .env("G2A_PASSPHRASE", PASSPHRASE)
-            .env("G2A_TM_PASSWORD", TM_PW)
-            .env("G2A_ADMIN_PASSWORD", ADMIN_PW);
-        cmd.output().unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success()
-            && stdout.trim_end().ends_with("ok")
-            && std::env::var_os("G2A_BROWSER_LOG").is_none(),
-        "browser test failed:\n{stdout}\n{stderr}"
-    );
+    let stdout = run_script(
+        "session.mjs",
+        addr,
+        vec![
+            ("G2A_DOWNLOAD", download.clone().into()),
+            ("G2A_EXPECT", expect.into()),
+            ("G2A_PASSPHRASE", PASSPHRASE.into()),
+            ("G2A_TM_PASSWORD", TM_PW.into()),
+            ("G2A_ADMIN_PASSWORD", ADMIN_PW.into()),
+        ],
+    )
+    .await;
     // The token the page showed once was a real one, now revoked.
     let token = stdout
         .lines()
@@ -162,21 +186,11 @@ fn live_recorder_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_follows_a_live_recording_in_chromium() {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web-tests");
-    assert!(
-        Path::new("/usr/bin/chromium").exists()
-            && web.join("node_modules/playwright-core").exists(),
-        "chromium or playwright-core is missing: run .ci/install-deps"
-    );
     let f = fixture();
     let expect = f.dir.path().join("expect");
     std::fs::create_dir(&expect).unwrap();
     for (k, px) in clip_frames().iter().enumerate() {
-        let rgba: Vec<u8> = px
-            .chunks_exact(4)
-            .flat_map(|p| [p[2], p[1], p[0], 255])
-            .collect();
-        std::fs::write(expect.join(format!("clip{k}.rgba")), rgba).unwrap();
+        std::fs::write(expect.join(format!("clip{k}.rgba")), rgba(px)).unwrap();
     }
     let token = {
         let cat = g2a_catalog::Catalog::open(&f.catalog).unwrap();
@@ -201,31 +215,23 @@ async fn a_manager_follows_a_live_recording_in_chromium() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(web.join("live.mjs"))
-            .env("G2A_URL", format!("http://{addr}"))
-            .env("G2A_EXPECT", &expect)
-            .env("G2A_TM_PASSWORD", TM_PW)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let stdout = run_script(
+        "live.mjs",
+        addr,
+        vec![
+            ("G2A_EXPECT", expect.into()),
+            ("G2A_TM_PASSWORD", TM_PW.into()),
+        ],
+    )
+    .await;
     let rec = tokio::task::spawn_blocking(move || recorder.wait_with_output().unwrap())
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         rec.status.success(),
         "the recorder failed:\n{}\n{}",
         String::from_utf8_lossy(&rec.stdout),
         String::from_utf8_lossy(&rec.stderr)
-    );
-    assert!(
-        out.status.success() && stdout.trim_end().ends_with("ok"),
-        "live browser test failed:\n{stdout}\n{stderr}"
     );
     // The page ended on the recording's last frame, and the catalog holds
     // the recording as the recorder wrote it, finished.

@@ -5,7 +5,7 @@
 //
 // Environment: G2A_URL, G2A_USER, G2A_PASSWORD, G2A_SESSION, G2A_CLICKS
 // (default 100), G2A_PLAY_SECS (default 30).
-import { chromium } from 'playwright-core';
+import { openPage } from './browser.mjs';
 
 const url = process.env.G2A_URL;
 const clicks = Number(process.env.G2A_CLICKS || 100);
@@ -13,13 +13,7 @@ const playSecs = Number(process.env.G2A_PLAY_SECS || 30);
 const fail = (msg) => { console.error('FAIL: ' + msg); process.exit(1); };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-});
-const page = await (await browser.newContext({ viewport: { width: 2100, height: 1400 } })).newPage();
-page.setDefaultTimeout(60000);
+const { browser, page } = await openPage({ width: 2100, height: 1400, timeout: 60000 });
 let wsBytes = 0;
 page.on('websocket', (ws) => ws.on('framereceived', (f) => { if (typeof f.payload !== 'string') wsBytes += f.payload.length; }));
 

@@ -7,7 +7,7 @@
 // Run by crates/g2a-server/tests/browser.rs. Environment: G2A_URL,
 // G2A_EXPECT (folder of clip<k>.rgba: the frame recorded at k*100 ms is
 // clip<k mod 40>), G2A_TM_PASSWORD.
-import { chromium } from 'playwright-core';
+import { openPage } from './browser.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -28,15 +28,9 @@ function fnv(bytes) {
 const clipSums = [];
 for (let k = 0; k < 40; k++) clipSums.push(fnv(readFileSync(join(expectDir, 'clip' + k + '.rgba'))));
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-});
-const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+const { browser, page } = await openPage();
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
 page.on('crash', () => consoleErrors.push('renderer crashed'));
-page.setDefaultTimeout(20000);
 
 // The player's state and the canvas's checksum, read together (the page
 // updates both in one task, so they belong to the same frame).

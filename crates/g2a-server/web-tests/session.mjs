@@ -7,7 +7,7 @@
 // Run by crates/g2a-server/tests/browser.rs, which starts the service and
 // writes the expected frames. Environment: G2A_URL, G2A_EXPECT (folder of
 // <micros>.rgba files), G2A_PASSPHRASE, G2A_TM_PASSWORD, G2A_SCREENSHOT.
-import { chromium } from 'playwright-core';
+import { openPage } from './browser.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,15 +17,9 @@ const fail = (msg) => { console.error('FAIL: ' + msg); process.exit(1); };
 const t0 = Date.now();
 const step = (msg) => console.log('step [' + (Date.now() - t0) + ' ms]: ' + msg);
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-});
-const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+const { browser, page } = await openPage();
 const consoleErrors = [];
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
-page.setDefaultTimeout(20000);
 
 async function canvasEquals(micros) {
   // The comparison runs in the page: only the verdict comes back.
