@@ -326,11 +326,19 @@ fn display_or_skip() -> Option<(Guard, String)> {
 /// Starts `g2a play FILE --trace EXTRA…`; its stderr lines arrive on the
 /// receiver.
 fn start_app(display: &str, file: &Path, extra: &[&str]) -> (Guard, Receiver<String>) {
-    let mut app = Command::new(env!("CARGO_BIN_EXE_g2a"))
-        .arg("play")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_g2a"));
+    cmd.arg("play")
         .arg(file)
         .args(["--trace", "--window", "1400x900"])
-        .args(extra)
+        .args(extra);
+    spawn_traced(cmd, display)
+}
+
+/// Starts `cmd` (a `g2a` command that opens the window with `--trace`) on
+/// `display`; its stderr lines arrive on the receiver and are echoed, but
+/// for the per-frame `shown` lines.
+fn spawn_traced(mut cmd: Command, display: &str) -> (Guard, Receiver<String>) {
+    let mut app = cmd
         .env("DISPLAY", display)
         .env_remove("WAYLAND_DISPLAY")
         .env("LIBGL_ALWAYS_SOFTWARE", "1")
@@ -351,6 +359,28 @@ fn start_app(display: &str, file: &Path, extra: &[&str]) -> (Guard, Receiver<Str
         }
     });
     (Guard(app), rx)
+}
+
+/// Waits (up to a minute: software GL on a loaded machine is slow to
+/// start) for the window named "g2a play"; fails at once, with its exit
+/// status, if the app ends first.
+fn wait_window(display: &str, app: &mut Guard) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = Command::new("xdotool")
+            .args(["search", "--name", "^g2a play$"])
+            .env("DISPLAY", display)
+            .output()
+            .unwrap();
+        if !found.stdout.is_empty() {
+            return;
+        }
+        if let Ok(Some(status)) = app.0.try_wait() {
+            panic!("g2a play ended ({status}) before its window appeared (its stderr is above)");
+        }
+        assert!(Instant::now() < deadline, "no window after 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Gives the window named "g2a play" the keyboard focus (there is no
@@ -627,42 +657,15 @@ fn catalog_play_asks_for_the_passphrase_of_an_encrypted_recording() {
     );
     g2a_ok(d, &with(&["import", "enc.g2a"], &cat));
 
-    let mut app = Command::new(env!("CARGO_BIN_EXE_g2a"))
-        .args(with(&["play", "ENC-1"], &cat))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_g2a"));
+    cmd.args(with(&["play", "ENC-1"], &cat))
         .args(["--trace", "--window", "1400x900", "--1to1", "--seek", "0.5"])
         .current_dir(d)
         .env("G2A_PASSWORD", "boss-Vq8#Lw2!pZ")
-        .env_remove("G2A_PASSPHRASE")
-        .env("DISPLAY", &display)
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = app.stderr.take().unwrap();
-    let _app = Guard(app);
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+        .env_remove("G2A_PASSPHRASE");
+    let (mut app, rx) = spawn_traced(cmd, &display);
     // Wait for the window (the passphrase prompt), then type a wrong one.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let found = Command::new("xdotool")
-            .args(["search", "--name", "^g2a play$"])
-            .env("DISPLAY", &display)
-            .output()
-            .unwrap();
-        if !found.stdout.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no window");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_window(&display, &mut app);
     std::thread::sleep(Duration::from_millis(500));
     focus(&display);
     xdotool(&display, &["type", "--delay", "20", "not it"]);
