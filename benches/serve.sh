@@ -121,6 +121,8 @@ print("| figure | value |")
 print("|---|---|")
 ms = p["click_to_paint_ms"]
 print(f"| timeline click → frame painted, one-hour 1080p, {p['clicks']} clicks (p50 / p95 / max) | {ms['p50']:.0f} / {ms['p95']:.0f} / {ms['max']:.0f} ms |")
+a = p["click_to_message_ms"]; b = p["message_to_drawn_ms"]
+print(f"| … click → frame's message in the page (p50 / p95); message → pictures decoded and drawn (p50 / p95) | {a['p50']:.0f} / {a['p95']:.0f} ms; {b['p50']:.0f} / {b['p95']:.0f} ms |")
 o = p["play_1x"]
 print(f"| 1× playback: bytes sent per second of media (desktop-1080 content) | {o['bytes_per_media_sec']/1e3:,.0f} kB/s ({o['frames_drawn']} frames in {o['media_secs']:.1f} s) |")
 print(f"| … the recording's own bytes per second | {$rec_bps/1e3:,.0f} kB/s |")

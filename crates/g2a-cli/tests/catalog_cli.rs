@@ -108,9 +108,9 @@ fn frames() -> Vec<u8> {
 
 /// The RGB pixels of a PNG.
 fn png_rgb(path: &Path) -> (u32, u32, Vec<u8>) {
-    let dec = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let mut r = dec.read_info().unwrap();
-    let mut buf = vec![0; r.output_buffer_size()];
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
     let info = r.next_frame(&mut buf).unwrap();
     buf.truncate(info.buffer_size());
     (info.width, info.height, buf)

@@ -301,7 +301,7 @@ fn save_png(shot: &Shot, path: &Path) {
     let mut enc = png::Encoder::new(file, w as u32, h as u32);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    enc.set_compression(png::Compression::Best);
+    enc.set_compression(png::Compression::High);
     enc.write_header().unwrap().write_image_data(&rgb).unwrap();
 }
 

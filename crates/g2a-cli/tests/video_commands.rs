@@ -99,9 +99,11 @@ fn frame_writes_the_frame_on_screen_as_png() {
             png_path.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let dec = png::Decoder::new(std::fs::File::open(&png_path).unwrap());
+        let dec = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(&png_path).unwrap(),
+        ));
         let mut r = dec.read_info().unwrap();
-        let mut buf = vec![0; r.output_buffer_size()];
+        let mut buf = vec![0; r.output_buffer_size().unwrap()];
         let info = r.next_frame(&mut buf).unwrap();
         assert_eq!((info.width as usize, info.height as usize), (W, H));
         let want = &raw[index * W * H * 4..(index + 1) * W * H * 4];

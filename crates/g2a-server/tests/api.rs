@@ -267,7 +267,7 @@ async fn content_routes_return_the_recording_s_content() {
     assert_eq!(png.headers[header::CONTENT_TYPE], "image/png");
     let dec = png::Decoder::new(std::io::Cursor::new(png.body));
     let mut reader = dec.read_info().unwrap();
-    let mut rgb = vec![0; reader.output_buffer_size()];
+    let mut rgb = vec![0; reader.output_buffer_size().unwrap()];
     reader.next_frame(&mut rgb).unwrap();
     let frames = clip_frames();
     let mut want = frames[10].clone();

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -64,6 +63,18 @@ async fn connect(
     }
 }
 
+/// The size and RGB pixels of a PNG picture.
+fn png_rgb(png: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
 /// What the page would show: applies frame messages to a BGRA screen.
 struct Screen {
     w: u32,
@@ -96,17 +107,14 @@ impl Screen {
                 .map(|x| x.as_u64().unwrap() as u32)
                 .collect();
             let (x, y, rw, rh, len) = (v[0], v[1], v[2], v[3], v[4] as usize);
-            let mut rgba = Vec::new();
-            flate2::read::ZlibDecoder::new(&msg[off..off + len])
-                .read_to_end(&mut rgba)
-                .unwrap();
+            let (pw, ph, rgb) = png_rgb(&msg[off..off + len]);
             off += len;
-            assert_eq!(rgba.len(), (rw * rh * 4) as usize);
+            assert_eq!((pw, ph), (rw, rh), "a rectangle's picture is its size");
             for row in 0..rh {
                 for col in 0..rw {
-                    let s = ((row * rw + col) * 4) as usize;
+                    let s = ((row * rw + col) * 3) as usize;
                     let d = (((y + row) * w + x + col) * 4) as usize;
-                    self.px[d..d + 4].copy_from_slice(&[rgba[s + 2], rgba[s + 1], rgba[s], 255]);
+                    self.px[d..d + 4].copy_from_slice(&[rgb[s + 2], rgb[s + 1], rgb[s], 255]);
                 }
             }
         }

@@ -13,9 +13,10 @@ import { join } from 'node:path';
 
 const url = process.env.G2A_URL;
 const expectDir = process.env.G2A_EXPECT;
-const fail = (msg) => { console.error('FAIL: ' + msg); process.exit(1); };
 const t0 = Date.now();
-const step = (msg) => console.log('step [' + (Date.now() - t0) + ' ms]: ' + msg);
+let current = 'start';
+const step = (msg) => { current = msg; console.log('step [' + (Date.now() - t0) + ' ms]: ' + msg); };
+const fail = (msg) => { console.error('FAIL (step "' + current + '"): ' + msg); process.exit(1); };
 
 const { browser, page } = await openPage();
 const consoleErrors = [];

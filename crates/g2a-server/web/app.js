@@ -25,7 +25,9 @@ class ApiError extends Error {
   constructor(status, code, message) { super(message); this.status = status; this.code = code; }
 }
 
-async function api(method, path, body) {
+// Calls the API; a 401 (the login expired) shows the login page, unless
+// `probe` (route()'s own check, which shows it itself).
+async function api(method, path, body, probe) {
   const headers = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && G2A.me) headers['X-CSRF-Token'] = G2A.me.csrf;
@@ -38,7 +40,7 @@ async function api(method, path, body) {
   const data = type.startsWith('application/json') ? await r.json() : await r.text();
   if (!r.ok) {
     const e = new ApiError(r.status, data && data.code, (data && data.message) || ('HTTP ' + r.status));
-    if (e.code === 'unauthenticated') { G2A.me = null; location.hash = '#/login'; }
+    if (e.code === 'unauthenticated' && !probe) { G2A.me = null; location.hash = '#/login'; }
     throw e;
   }
   return data;
@@ -78,7 +80,7 @@ function viewLogin() {
     try {
       G2A.me = await api('POST', '/login', { name: f.name.value, password: f.password.value });
       showMessage('');
-      if (location.hash === '#/search') route(); else location.hash = '#/search';
+      if (!location.hash || location.hash === '#/login') location.hash = '#/search'; else route();
     } catch (e) { showMessage(e.message); }
   });
   $('input', v).focus();
@@ -366,7 +368,9 @@ async function viewAudit(params) {
 async function route() {
   const h = location.hash || '#/search';
   if (!G2A.me) {
-    try { G2A.me = await api('GET', '/me'); } catch (_) { G2A.me = null; }
+    // Not a redirect to #/login: the login form shows here, once, and a
+    // link opened before logging in is followed after it.
+    try { G2A.me = await api('GET', '/me', undefined, true); } catch (_) { G2A.me = null; }
   }
   if (!G2A.me) { viewLogin(); return; }
   $('#nav').hidden = false;

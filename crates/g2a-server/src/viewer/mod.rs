@@ -2,7 +2,7 @@
 //! to a WebSocket. The server decodes the recording with the [`Player`]
 //! (which seeks through the keyframe index) and sends the page only what
 //! it must draw: the screen rectangles that changed since the last frame
-//! the page acknowledged, as zlib-compressed RGBA, so the page never holds
+//! the page acknowledged, as lossless PNG pictures, so the page never holds
 //! more than one screen and text stays exactly as recorded. The protocol is
 //! specified in docs/SERVE.md.
 //!

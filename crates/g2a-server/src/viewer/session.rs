@@ -11,7 +11,7 @@ use g2a_core::{Size, Timestamp};
 use g2a_format::Record;
 use serde_json::json;
 
-use super::diff::{changed_rects, encode_rect};
+use super::diff::{changed_rects, encode_rect, encode_rects};
 use super::Command;
 use crate::content::{draw_cursor, grant_player, is_live, micros};
 
@@ -333,10 +333,13 @@ impl Viewer {
         if rects.is_empty() && (self.t - self.shown_t).abs() < 250_000 && self.playing {
             return Ok(());
         }
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let mut header = Vec::with_capacity(rects.len());
         let mut body = Vec::new();
-        for r in &rects {
-            let z = encode_rect(&self.scratch, size, *r);
+        for (r, z) in rects
+            .iter()
+            .zip(encode_rects(&self.scratch, size, &rects, threads))
+        {
             header.push([
                 r.x,
                 r.y,
