@@ -103,16 +103,21 @@ pub async fn play(
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| async move {
-            run(socket, grant).await;
+            let load = session::Load {
+                viewers: state.viewers.clone(),
+                max: state.opts.max_viewers.max(1),
+                cores: std::thread::available_parallelism().map_or(1, usize::from),
+            };
+            run(socket, grant, load).await;
             drop(permit);
         }))
 }
 
 /// Relays between the page and the viewer's decoding thread.
-async fn run(mut socket: WebSocket, grant: g2a_catalog::Grant) {
+async fn run(mut socket: WebSocket, grant: g2a_catalog::Grant, load: session::Load) {
     let (cmd_tx, cmd_rx) = std::sync::mpsc::sync_channel::<Command>(64);
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Message>(2);
-    let worker = tokio::task::spawn_blocking(move || session::run(&grant, &cmd_rx, &out_tx));
+    let worker = tokio::task::spawn_blocking(move || session::run(&grant, &load, &cmd_rx, &out_tx));
     loop {
         tokio::select! {
             incoming = socket.recv() => match incoming {
