@@ -28,7 +28,7 @@
 //! assert_eq!(dec.decode(&packet).unwrap().data, &pixels[..]);
 //! ```
 // The only `unsafe` is the call into the decoder's SSE2 row loop
-// (`decoder::simd`, with its SAFETY argument; tested against the scalar loop).
+// (`decoder::predict::simd`, with its SAFETY argument; tested against the scalar loop).
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
