@@ -39,7 +39,7 @@ mod error;
 mod motion;
 mod pixel;
 
-pub use decoder::{Decoder, FrameView};
+pub use decoder::{Decoder, FrameView, TileCounts};
 pub use encoder::{EncodedKind, Encoder, EncoderConfig, EncoderStats, KeyframePolicy};
 pub use error::CodecError;
 

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use g2a::{EncoderConfig, Player, Recorder, RecorderOptions};
+use g2a::{EncoderConfig, KeyframePolicy, Player, Recorder, RecorderOptions};
 use g2a_core::{FrameRef, PixelFormat, Size, Timestamp};
 use g2a_format::{
     CodecId, EncryptionInfo, EventKind, MediaType, PayloadCipher, Reader, Record, RecordingSide,
@@ -386,4 +386,197 @@ fn sealed_golden_file_opens_with_its_key_only() {
     assert_eq!((c.x, c.y), (11, -3));
     assert!(c.image.is_some(), "the sealed cursor shape opens");
     assert_eq!(p.codec_stats().sealed_frames, 0);
+}
+
+/// Frames of the tile-operations golden set: 456×280, so the right column
+/// of tiles is 8 pixels wide and the bottom row 24 high (edge tiles).
+const TILES_SIZE: Size = Size::new(456, 280);
+
+/// The frames of a raw sample in `testdata/` (960×540 BGRA).
+fn sample(name: &str) -> Vec<Vec<u8>> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name);
+    let raw = zstd::decode_all(std::fs::File::open(p).unwrap()).unwrap();
+    raw.chunks_exact(960 * 540 * 4)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// Eighteen frames built from the real samples so that, between them, they
+/// need every tile operation of CODEC.md §3: the left 96 columns show the
+/// terminal sample, the right ones a photographic crop of the desktop
+/// sample that scrolls (COPY with motion vectors), and a flat "dialog" with
+/// a dark border opens and closes over both (SOLID and PALETTE tiles, then
+/// CACHE tiles when what it covered comes back). Some frames repeat the one
+/// before (unchanged packets); the keyframe policy starts a keyframe every
+/// few frames, after which the dialog opens and closes again (the cache is
+/// used after a second keyframe), and the size cap starts a continuation
+/// file (which starts with a keyframe of its own).
+fn tile_frames() -> Vec<Vec<u8>> {
+    let term = sample("term-960x540-40f.bgra.zst");
+    let desk = sample("desktop-960x540-40f.bgra.zst");
+    let (w, h) = (TILES_SIZE.width as usize, TILES_SIZE.height as usize);
+    let frame = |t: usize, dy: usize, dialog: bool| -> Vec<u8> {
+        let mut f = vec![0u8; w * h * 4];
+        for y in 0..h {
+            for x in 0..w {
+                let (src, sx, sy) = match x < 96 {
+                    true => (&term[t], x, y),
+                    false => (&desk[0], x - 96 + 300, y + dy + 100),
+                };
+                let i = (sy * 960 + sx) * 4;
+                f[(y * w + x) * 4..][..4].copy_from_slice(&src[i..i + 4]);
+            }
+        }
+        if dialog {
+            for y in 32..96 {
+                for x in 64..160 {
+                    let border = x == 64 || x == 159 || y == 32 || y == 95;
+                    let c = if border {
+                        [40, 40, 40, 255]
+                    } else {
+                        [230, 230, 230, 255]
+                    };
+                    f[(y * w + x) * 4..][..4].copy_from_slice(&c);
+                }
+            }
+        }
+        f
+    };
+    vec![
+        frame(0, 0, false),
+        frame(0, 16, false),
+        frame(0, 32, false),
+        frame(0, 32, true),
+        frame(0, 32, false),
+        frame(0, 32, false),
+        frame(7, 32, false),
+        frame(14, 48, false),
+        frame(14, 48, true),
+        frame(14, 48, false),
+        frame(14, 64, false),
+        frame(21, 64, false),
+        frame(21, 80, false),
+        frame(28, 96, false),
+        frame(28, 112, false),
+        frame(35, 112, true),
+        frame(35, 112, false),
+        frame(39, 128, false),
+    ]
+}
+
+/// The size cap of the tile-operations set: the recording continues in a
+/// second file (FORMAT.md §7.3).
+const TILES_CAP: u64 = 65_536;
+
+/// Writes the tile-operations set: `v1.0-tiles.g2a` and its continuation
+/// `v1.0-tiles.001.g2a` in `dir`.
+fn write_tiles(dir: &Path) {
+    let mut keyframes = KeyframePolicy::default();
+    keyframes.max_frames = Some(4);
+    let opts = golden_options()
+        .encoder(EncoderConfig::default().level(3).keyframes(keyframes))
+        .writer(WriterOptions::default().size_cap(Some(TILES_CAP)));
+    let header = SessionHeader::new("GOLDEN-TILES", TILES_SIZE)
+        .with_start_time_unix_micros(1_767_225_600_000_000)
+        .with_recorder("g2a golden", "1.0");
+    let mut rec = Recorder::create(dir.join("v1.0-tiles.g2a"), header, opts).unwrap();
+    for (i, f) in tile_frames().iter().enumerate() {
+        let ts = Timestamp::from_millis(i as u64 * 100);
+        rec.push_frame(
+            ts,
+            &FrameRef::packed(f, TILES_SIZE, PixelFormat::Bgra8).unwrap(),
+        )
+        .unwrap();
+    }
+    rec.finish().unwrap();
+}
+
+#[test]
+fn tiles_golden_set_exercises_every_tile_operation() {
+    let names = ["v1.0-tiles.g2a", "v1.0-tiles.001.g2a"];
+    let dir = tempfile::tempdir().unwrap();
+    write_tiles(dir.path());
+    let mut written: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        ["v1.0-tiles.001.g2a", "v1.0-tiles.g2a"],
+        "one continuation file"
+    );
+    for name in names {
+        let bytes = std::fs::read(dir.path().join(name)).unwrap();
+        if std::env::var_os("G2A_BLESS").is_some() {
+            std::fs::write(golden(name), &bytes).unwrap();
+        }
+        assert_eq!(
+            std::fs::read(golden(name)).unwrap(),
+            bytes,
+            "{name}: today's writer no longer produces the golden bytes"
+        );
+    }
+
+    // Decoded packet by packet, file by file: every frame exact, and the
+    // tile operations the set was made for all present.
+    let want = tile_frames();
+    let mut dec = g2a_codec::Decoder::new(g2a_core::Limits::default());
+    let (mut n, mut keys, mut firsts) = (0, Vec::new(), Vec::new());
+    let mut cache_after_second_key = 0;
+    for name in names {
+        let r = Reader::open(golden(name)).unwrap();
+        assert!(r.verify().is_intact(), "{name}");
+        let mut first = true;
+        for rec in r.records() {
+            let Record::Video { keyframe, data, .. } = rec else {
+                continue;
+            };
+            if first {
+                firsts.push(keyframe);
+                first = false;
+            }
+            let before = dec.tile_counts().cache;
+            let f = dec.decode(data).unwrap().data.to_vec();
+            assert_eq!(keyframe, g2a_codec::Decoder::is_keyframe(data));
+            if keyframe {
+                keys.push(n);
+            }
+            if keys.len() >= 2 {
+                cache_after_second_key += dec.tile_counts().cache - before;
+            }
+            assert!(
+                f.chunks_exact(4)
+                    .zip(want[n].chunks_exact(4))
+                    .all(|(a, b)| a[..3] == b[..3]),
+                "frame {n}"
+            );
+            n += 1;
+        }
+    }
+    assert_eq!(n, want.len());
+    assert_eq!(firsts, [true, true], "each file starts with a keyframe");
+    assert!(keys.len() >= 2, "keyframes at {keys:?}");
+    assert!(
+        cache_after_second_key > 0,
+        "the cache is used after a second keyframe"
+    );
+    let c = dec.tile_counts();
+    for (what, k) in [
+        ("skip", c.skip),
+        ("solid", c.solid),
+        ("copy", c.copy),
+        ("palette", c.palette),
+        ("pixels", c.pixels),
+        ("cache", c.cache),
+        ("edge", c.edge),
+        ("motion vectors", c.motion_vectors),
+    ] {
+        assert!(k > 0, "no {what} tiles in {c:?}");
+    }
+    let stats = Player::open(golden(names[0])).unwrap().codec_stats();
+    assert!(stats.unchanged_frames > 0, "{stats:?}");
+    eprintln!("{c:?}, keyframes at {keys:?}, {stats:?}");
 }

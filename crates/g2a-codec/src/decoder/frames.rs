@@ -8,7 +8,7 @@ use super::lookahead::{droppable, CacheUse};
 use super::pipeline::Cores;
 use super::plan::{tile_work, Planned, TilePlan};
 use super::rows::{decode_rows_parallel, Edges, TileJob};
-use super::Kind;
+use super::{Kind, TileCounts};
 use crate::cache::{cacheable, LazyCache, SlotSet};
 use crate::op;
 use crate::pixel::TILE;
@@ -42,6 +42,8 @@ pub(super) struct Frames {
     pub(super) read_ahead: SlotSet,
     /// Slots dropped so far (tests check that dropping happens).
     pub(super) dropped: u64,
+    /// The tiles applied so far.
+    pub(super) counts: TileCounts,
 }
 
 impl Frames {
@@ -215,6 +217,7 @@ impl Frames {
         }
         self.decode_rows(body, &head, in_place, 0, Some(planned.work), cores);
         self.store_tiles(ctl, key);
+        self.counts.motion_vectors += head.mvs.len() as u64;
         Ok(())
     }
 
@@ -282,7 +285,7 @@ impl Frames {
 
     /// After a packet is decoded, its new content goes into the tile cache
     /// (CODEC.md §3.1): as references to the frame, copied when they would
-    /// be lost. A keyframe empties the cache first.
+    /// be lost. A keyframe empties the cache first. The tiles are counted.
     pub(super) fn store_tiles(&mut self, ctl: &[u8], key: bool) {
         let Some(size) = self.size else { return };
         let (w, h) = (size.width as usize, size.height as usize);
@@ -293,7 +296,9 @@ impl Frames {
         for ty in 0..th {
             for tx in 0..tw {
                 let (cw, ch) = (TILE.min(w - tx * TILE), TILE.min(h - ty * TILE));
-                if cacheable(ctl[ty * tw + tx], cw, ch) {
+                let code = ctl[ty * tw + tx];
+                self.counts.add(code, cw < TILE || ch < TILE);
+                if cacheable(code, cw, ch) {
                     self.cache.store(ty * tw + tx);
                 }
             }

@@ -22,7 +22,7 @@ use g2a_core::{Limits, Size};
 
 use crate::cache::LazyCache;
 use crate::cache::SlotSet;
-use crate::{packet, CodecError};
+use crate::{op, packet, CodecError};
 use frames::Frames;
 use inflate::Inflater;
 use rows::{Edges, PARALLEL_WORK};
@@ -34,6 +34,45 @@ pub struct FrameView<'a> {
     pub size: Size,
     /// The pixels.
     pub data: &'a [u8],
+}
+
+/// How many tiles of each kind (CODEC.md §3) the packets a decoder has
+/// applied held, and their motion vectors (§5): what a stream exercises of
+/// the bitstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TileCounts {
+    /// SKIP tiles.
+    pub skip: u64,
+    /// SOLID tiles.
+    pub solid: u64,
+    /// COPY tiles.
+    pub copy: u64,
+    /// PALETTE tiles.
+    pub palette: u64,
+    /// PIXELS tiles.
+    pub pixels: u64,
+    /// CACHE tiles.
+    pub cache: u64,
+    /// Edge tiles (narrower or lower than 32 pixels), of any kind.
+    pub edge: u64,
+    /// Motion vectors listed by deltas.
+    pub motion_vectors: u64,
+}
+
+impl TileCounts {
+    fn add(&mut self, code: u8, edge: bool) {
+        let n = match code & 7 {
+            op::SKIP => &mut self.skip,
+            op::SOLID => &mut self.solid,
+            op::COPY => &mut self.copy,
+            op::PALETTE => &mut self.palette,
+            op::PIXELS => &mut self.pixels,
+            _ => &mut self.cache,
+        };
+        *n += 1;
+        self.edge += u64::from(edge);
+    }
 }
 
 /// The screen decoder.
@@ -97,6 +136,7 @@ impl Decoder {
                 droppable: SlotSet::default(),
                 read_ahead: SlotSet::default(),
                 dropped: 0,
+                counts: TileCounts::default(),
             },
             body: Vec::new(),
             body2: Vec::new(),
@@ -146,6 +186,12 @@ impl Decoder {
                 .apply_in_run(*k, b, u.as_ref(), ahead, seek, None)?;
         }
         self.frame().ok_or(CodecError::NeedKeyframe)
+    }
+
+    /// The tiles of the packets applied so far, by kind.
+    #[must_use]
+    pub fn tile_counts(&self) -> TileCounts {
+        self.frames.counts
     }
 
     /// Cached tiles dropped instead of copied so far (see `decode_run`).
