@@ -1,8 +1,11 @@
 /// Upper bounds on the sizes that untrusted input may claim.
 ///
 /// Readers and decoders check every size against these *before* allocating
-/// for it. The defaults admit any real screen (up to 16384 × 16384) and
-/// reject absurd values early.
+/// for it. The defaults admit any real screen (sides up to 16384 pixels, an
+/// area up to 2^27 pixels: 16384 × 8192, eight 4K screens) and reject absurd
+/// values early. The area limit keeps a decoder's two frames (8 bytes a
+/// pixel) within the 1 GiB allocation limit, so that every frame an encoder
+/// accepts, a decoder with the same limits accepts too (CODEC.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -20,7 +23,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_dimension: 16_384,
-            max_pixels: 16_384 * 16_384,
+            max_pixels: 1 << 27,
             max_record_bytes: 256 << 20,
             max_alloc_bytes: 1 << 30,
         }
@@ -153,5 +156,17 @@ mod tests {
             Err(LimitError::Area { .. })
         ));
         assert!(l.check_alloc(2 << 30).is_err());
+    }
+
+    #[test]
+    fn every_frame_within_the_default_area_fits_a_decoders_two_frames() {
+        let l = Limits::default();
+        let biggest = Size::new(16_384, 8_192);
+        assert!(l.check_size(biggest).is_ok());
+        assert!(l.check_alloc(biggest.area() * 8).is_ok());
+        assert!(matches!(
+            l.check_size(Size::new(16_384, 8_193)),
+            Err(LimitError::Area { .. })
+        ));
     }
 }

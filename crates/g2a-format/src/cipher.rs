@@ -1,4 +1,4 @@
-//! Encrypted records (FORMAT.md §4.3): the [`PayloadCipher`] hook and
+//! Encrypted records (FORMAT.md §4.2): the [`PayloadCipher`] hook and
 //! opening sealed records.
 //!
 //! This crate implements no cryptography. A recording is encrypted by giving
@@ -65,13 +65,13 @@ impl PartialEq for SharedCipher {
 
 impl Eq for SharedCipher {}
 
-/// Domain separation prefix of the associated data (FORMAT.md §4.3).
+/// Domain separation prefix of the associated data (FORMAT.md §4.2).
 const AAD_PREFIX: &[u8; 8] = b"g2a-seal";
 /// Length of the associated data of a sealed record.
 pub(crate) const AAD_LEN: usize = 8 + 1 + 1 + 8;
 
 /// True for the record kinds whose payload an encrypting writer seals:
-/// video, cursor shapes, chat, diagnostics and events (FORMAT.md §4.3).
+/// video, cursor shapes, chat, diagnostics and events (FORMAT.md §4.2).
 /// Screen sizes and cursor positions stay clear; unknown kinds may be sealed
 /// by future writers.
 pub(crate) fn is_sealable(code: u8) -> bool {

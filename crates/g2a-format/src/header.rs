@@ -345,9 +345,19 @@ impl SessionHeader {
             ..Default::default()
         };
         let mut f = SliceReader::new(fields, 16, "file header field");
+        // Tags 1-13 but 11 occur at most once (§3).
+        let mut seen = [false; 14];
         while !f.is_empty() {
             let t = f.u8()?;
             let at = f.offset();
+            let once = (1..=13).contains(&t) && t != tag::METADATA;
+            if once && std::mem::replace(&mut seen[usize::from(t)], true) {
+                return Err(FormatError::malformed(
+                    "file header field",
+                    at - 1,
+                    format!("tag {t} repeated: it may occur only once"),
+                ));
+            }
             let body = f.bytes()?;
             let mut b = SliceReader::new(body, at, "file header field");
             let text = |b: &[u8]| -> Result<String, FormatError> {
@@ -453,5 +463,31 @@ mod tests {
         for cut in 0..b.len() {
             assert!(SessionHeader::decode(&b[..cut]).is_err(), "cut {cut}");
         }
+    }
+
+    /// `sample()` encoded with `extra` appended to its fields (length and
+    /// CRC fixed).
+    fn with_fields(extra: &[u8]) -> Vec<u8> {
+        let b = sample().encode();
+        let len = u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize;
+        let mut fields = b[16..16 + len].to_vec();
+        fields.extend_from_slice(extra);
+        let mut out = b[..12].to_vec();
+        out.extend_from_slice(&(fields.len() as u32).to_le_bytes());
+        out.extend_from_slice(&fields);
+        let crc = crc32fast::hash(&out[8..]);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn a_repeated_tag_is_malformed_but_metadata_and_unknown_tags_may_repeat() {
+        // §3: tags 1-10, 12, 13 at most once.
+        let e = SessionHeader::decode(&with_fields(b"\x02\x05other")).unwrap_err();
+        assert!(e.to_string().contains("tag 2 repeated"), "{e}");
+        let (h, _) = SessionHeader::decode(&with_fields(b"\x0b\x04\x01k\x01v")).unwrap();
+        assert_eq!(h.metadata.len(), 2);
+        let (h, _) = SessionHeader::decode(&with_fields(b"\x14\x01x\x14\x00")).unwrap();
+        assert_eq!(h, sample());
     }
 }

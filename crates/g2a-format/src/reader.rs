@@ -613,6 +613,7 @@ impl Reader {
                     TrailerState::Invalid("the trailer is not where the footer says".into());
             } else if scanned.tracks != self.summary.tracks
                 || scanned.keyframes != self.summary.keyframes
+                || scanned.lateness != self.summary.lateness
             {
                 report.trailer = TrailerState::Invalid(
                     "the trailer's index or statistics disagree with the records".into(),

@@ -17,7 +17,7 @@ pub(crate) const CRC_LEN: usize = 4;
 
 /// Flag bit: the video record is a keyframe.
 pub(crate) const FLAG_KEYFRAME: u8 = 0x01;
-/// Flag bit: the payload is sealed (encrypted and authenticated, FORMAT.md §4.3).
+/// Flag bit: the payload is sealed (encrypted and authenticated, FORMAT.md §4.2).
 pub(crate) const FLAG_SEALED: u8 = 0x80;
 
 /// Record kind codes (FORMAT.md §5).
@@ -370,7 +370,7 @@ pub enum Record<'a> {
         detail: &'a str,
     },
     /// A record whose payload is sealed (an encrypted recording, FORMAT.md
-    /// §4.3): its framing is known, its content is not until it is opened
+    /// §4.2): its framing is known, its content is not until it is opened
     /// with [`unseal`](crate::unseal) and the recording's cipher.
     Sealed {
         /// Its timestamp.

@@ -121,7 +121,7 @@ impl SessionSet {
             if r.header()
                 .continuation
                 .as_ref()
-                .is_some_and(|c| c.predecessor == prev)
+                .is_some_and(|c| c.predecessor == prev && c.index == next_index)
             {
                 self.files.push(r);
                 changed = true;

@@ -629,3 +629,79 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+#[test]
+fn verify_flags_a_trailer_whose_lateness_disagrees_with_the_records() {
+    // §8.7: the trailer's lateness, statistics and index must all match
+    // what the records give.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("late.g2a");
+    let mut w = Writer::create(
+        &p,
+        SessionHeader::new("L", Size::new(8, 8)),
+        WriterOptions::default(),
+    )
+    .unwrap();
+    for (ms, detail) in [(0, "a"), (500, "b"), (200, ""), (900, "c")] {
+        let ts = Timestamp::from_millis(ms);
+        if detail.is_empty() {
+            // another track, 300 ms behind the latest record
+            w.write(&Record::Event {
+                ts,
+                kind: EventKind::RemoteControlGranted,
+                detail,
+            })
+            .unwrap();
+        } else {
+            w.write(&Record::Chat {
+                ts,
+                role: SenderRole::System,
+                sender: "",
+                text: detail,
+            })
+            .unwrap();
+        }
+    }
+    w.finish().unwrap();
+    let good = std::fs::read(&p).unwrap();
+    let r = Reader::from_bytes(good.clone()).unwrap();
+    assert!(r.verify().is_intact());
+    assert_eq!(r.max_lateness(), std::time::Duration::from_millis(300));
+
+    // The same trailer with another lateness, framed and pointed to anew.
+    let at = u64::from_le_bytes(good[good.len() - 16..good.len() - 8].try_into().unwrap());
+    let mut recs = r.records_from(at);
+    assert!(recs.next().is_none());
+    let trailer_start = at as usize;
+    let framed = &good[trailer_start..good.len() - 16];
+    // sync, kind, flags, ts varint, len varint, header check (2), payload, crc (4)
+    let mut i = 3;
+    while framed[i] & 0x80 != 0 {
+        i += 1;
+    }
+    let len = usize::from(framed[i + 1]);
+    assert!(len < 128);
+    let payload = &framed[i + 4..i + 4 + len];
+    assert_eq!(i + 4 + len + 4, framed.len());
+    let mut summary = crate::trailer::Summary::decode(payload, at).unwrap();
+    summary.lateness = 299_000;
+    let mut bad = good[..trailer_start].to_vec();
+    crate::record::encode_framed(
+        &mut bad,
+        0x7F,
+        0,
+        Timestamp::from_millis(900),
+        &summary.encode(),
+    );
+    bad.extend_from_slice(&at.to_le_bytes());
+    bad.extend_from_slice(b"G2AEND\r\n");
+    let r = Reader::from_bytes(bad).unwrap();
+    assert_eq!(r.max_lateness(), std::time::Duration::from_micros(299_000));
+    let report = r.verify();
+    assert!(report.damage.is_empty());
+    assert!(
+        matches!(&report.trailer, TrailerState::Invalid(why) if why.contains("disagree")),
+        "{:?}",
+        report.trailer
+    );
+}

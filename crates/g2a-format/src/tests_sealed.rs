@@ -1,4 +1,4 @@
-//! Encrypted recordings (FORMAT.md §4.3): round trip, wrong key, tamper
+//! Encrypted recordings (FORMAT.md §4.2): round trip, wrong key, tamper
 //! detection, truncation, recovery, with a small keyed test cipher (the real
 //! AEAD lives in g2a-catalog; this crate only frames what a cipher returns).
 

@@ -115,6 +115,14 @@ impl Summary {
             lateness,
             ..Default::default()
         };
+        if n < s.tracks.len() {
+            // The tracks it leaves out would have no statistics (§6).
+            return Err(FormatError::malformed(
+                "trailer",
+                r.offset() - 1,
+                format!("{n} tracks, at least {} expected", s.tracks.len()),
+            ));
+        }
         let opt = |v: u64| (v > 0).then(|| Timestamp::from_micros(v - 1));
         for i in 0..n {
             let t = TrackStats {
@@ -157,5 +165,27 @@ impl Summary {
         r.finish()?;
         s.keyframes = keyframes;
         Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A trailer payload of `tracks` empty tracks and no seek entries.
+    fn payload(tracks: u8) -> Vec<u8> {
+        let mut p = vec![0, tracks];
+        p.extend(std::iter::repeat_n(0, usize::from(tracks) * 4));
+        p.push(0);
+        p
+    }
+
+    #[test]
+    fn fewer_tracks_than_defined_make_the_trailer_unusable_and_more_are_ignored() {
+        let e = Summary::decode(&payload(5), 100).unwrap_err().to_string();
+        assert!(e.contains("5 tracks, at least 6 expected"), "{e}");
+        assert!(Summary::decode(&payload(0), 100).is_err());
+        assert!(Summary::decode(&payload(6), 100).is_ok());
+        assert!(Summary::decode(&payload(9), 100).is_ok());
     }
 }

@@ -58,7 +58,7 @@ pub struct WriterOptions {
     pub cap_policy: CapPolicy,
     /// Durability points.
     pub sync: SyncPolicy,
-    /// Seals the payload of every content record (FORMAT.md §4.3); the
+    /// Seals the payload of every content record (FORMAT.md §4.2); the
     /// header must then carry an [`EncryptionInfo`](crate::EncryptionInfo).
     pub cipher: Option<SharedCipher>,
 }
@@ -97,7 +97,7 @@ impl WriterOptions {
     }
 
     /// Encrypts the recording: every content record's payload is sealed
-    /// with `cipher` (FORMAT.md §4.3).
+    /// with `cipher` (FORMAT.md §4.2).
     #[must_use]
     pub fn cipher(mut self, cipher: SharedCipher) -> Self {
         self.cipher = Some(cipher);
@@ -198,11 +198,18 @@ pub struct Writer {
     sealed: Vec<u8>,
 }
 
+/// The longest payload a writer writes: the default reader's limit
+/// (`Limits::max_record_bytes`, FORMAT.md §4).
+const MAX_PAYLOAD: u64 = 256 << 20;
+
 /// Frames `rec` into `out`, sealing its payload when `cipher` is given and
-/// its kind is sealed (FORMAT.md §4.3). `payload` and `sealed` are scratch.
+/// its kind is sealed (FORMAT.md §4.2). `payload` and `sealed` are scratch.
+/// A payload (as stored) longer than `max_payload` is refused: readers
+/// treat it as damage (FORMAT.md §4).
 fn frame_record(
     rec: &Record<'_>,
     cipher: Option<&SharedCipher>,
+    max_payload: u64,
     payload: &mut Vec<u8>,
     sealed: &mut Vec<u8>,
     out: &mut Vec<u8>,
@@ -211,14 +218,24 @@ fn frame_record(
     rec.encode_payload(payload);
     out.clear();
     let code = rec.kind_code();
-    match cipher {
+    let (flags, stored) = match cipher {
         Some(c) if !rec.is_sealed() && is_sealable(code) => {
             let flags = rec.flags() | FLAG_SEALED;
             seal_payload(c.0.as_ref(), code, flags, rec.ts(), payload, sealed)?;
-            encode_framed(out, code, flags, rec.ts(), sealed);
+            (flags, &*sealed)
         }
-        _ => encode_framed(out, code, rec.flags(), rec.ts(), payload),
+        _ => (rec.flags(), &*payload),
+    };
+    if stored.len() as u64 > max_payload {
+        return Err(FormatError::InvalidArgument {
+            what: "record",
+            detail: format!(
+                "a payload of {} bytes: at most {max_payload} may be written (FORMAT.md §4)",
+                stored.len()
+            ),
+        });
     }
+    encode_framed(out, code, flags, rec.ts(), stored);
     Ok(())
 }
 
@@ -393,6 +410,7 @@ impl Writer {
         if let Err(e) = frame_record(
             rec,
             self.opts.cipher.as_ref(),
+            MAX_PAYLOAD,
             &mut self.payload,
             &mut self.sealed,
             &mut buf,
@@ -573,6 +591,7 @@ impl Writer {
             frame_record(
                 &rec,
                 self.opts.cipher.as_ref(),
+                MAX_PAYLOAD,
                 &mut self.payload,
                 &mut self.sealed,
                 &mut buf,
@@ -610,5 +629,25 @@ impl Drop for Writer {
         if let Some(f) = &self.file {
             let _ = f.sync_data();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_writer_writes_no_payload_a_reader_would_refuse() {
+        assert_eq!(MAX_PAYLOAD, g2a_core::Limits::default().max_record_bytes);
+        let rec = Record::Chat {
+            ts: Timestamp::ZERO,
+            role: crate::SenderRole::System,
+            sender: "",
+            text: "0123456789",
+        };
+        let (mut p, mut s, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        frame_record(&rec, None, 13, &mut p, &mut s, &mut out).unwrap();
+        let e = frame_record(&rec, None, 12, &mut p, &mut s, &mut out).unwrap_err();
+        assert!(e.to_string().contains("payload of 13 bytes"), "{e}");
     }
 }

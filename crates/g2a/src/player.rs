@@ -134,6 +134,13 @@ impl<'a> Found<'a> {
     fn usable(&self, has_frame: bool) -> bool {
         self.keyframe || (!self.gap && has_frame)
     }
+
+    /// Whether the record's keyframe flag agrees with its `packet` (CODEC.md
+    /// §2): a record where they disagree is damaged, and decoding waits for
+    /// the next keyframe, as after a lost record.
+    fn flag_matches(&self, packet: &[u8]) -> bool {
+        self.keyframe == Decoder::is_keyframe(packet)
+    }
 }
 
 /// A recording opened for replay.
@@ -498,15 +505,19 @@ impl Player {
         self.decode_to(start, last.ts, |found| found.pos > last.pos, false)
     }
 
-    /// The position of the last keyframe at or before `pos`.
+    /// The position of the last keyframe of the index at or before `pos`.
     fn keyframe_pos_before(&self, pos: Pos) -> Option<Pos> {
+        self.keyframe_pos_until(pos, true)
+    }
+
+    /// The position of the last keyframe of the index before `pos`, or at
+    /// it when `inclusive`.
+    fn keyframe_pos_until(&self, pos: Pos, inclusive: bool) -> Option<Pos> {
         let files = self.set.files().iter().enumerate().take(pos.file + 1);
         files.rev().find_map(|(file, r)| {
-            let k = r
-                .keyframes()
-                .iter()
-                .rev()
-                .find(|k| file < pos.file || k.offset <= pos.offset)?;
+            let k = r.keyframes().iter().rev().find(|k| {
+                file < pos.file || k.offset < pos.offset || (inclusive && k.offset == pos.offset)
+            })?;
             Some(Pos::before(file, k.offset))
         })
     }
@@ -522,7 +533,7 @@ impl Player {
         plain: &mut Vec<u8>,
     ) -> Result<bool, Error> {
         let data = found.packet(cipher, plain)?;
-        if !found.usable(!*broken && decoder.frame().is_some()) {
+        if !found.flag_matches(data) || !found.usable(!*broken && decoder.frame().is_some()) {
             // The frame on screen stays until the next keyframe.
             *broken = true;
             return Ok(false);
@@ -582,6 +593,22 @@ impl Player {
         }
         self.forget_frame();
         self.decode_to(target, ts, past, true)?;
+        // An index entry whose record turns out damaged (its keyframe flag
+        // disagrees with its packet) decodes nothing until a later keyframe:
+        // then the frame on screen at `ts` comes from an earlier keyframe,
+        // as in playback.
+        let mut from = target;
+        while let (Some(c), Some(k)) = (self.cur, from) {
+            if c.ts <= ts {
+                break;
+            }
+            let Some(earlier) = self.keyframe_pos_until(k, false) else {
+                break;
+            };
+            self.forget_frame();
+            self.decode_to(Some(earlier), ts, past, true)?;
+            from = Some(earlier);
+        }
         self.current()
     }
 
@@ -630,8 +657,16 @@ impl Player {
                 break;
             }
             after = Some(found.pos);
+            let packet = found.packet(cipher.as_ref(), plain)?;
+            if !found.flag_matches(packet) {
+                // A damaged record: what came before it stands, what
+                // follows waits for the next keyframe.
+                run.decode(decoder, cur, seek)?;
+                *broken = true;
+                continue;
+            }
             if found.usable(run.last.is_some() || (!*broken && decoder.frame().is_some())) {
-                run.push(&found, cipher.as_ref())?;
+                run.push(&found, packet);
                 *broken = false;
             } else {
                 run.decode(decoder, cur, seek)?;
@@ -673,10 +708,8 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    /// Adds `found` (opened when sealed).
-    fn push(&mut self, found: &Found<'a>, cipher: Option<&SharedCipher>) -> Result<(), Error> {
-        let mut plain = Vec::new();
-        let opened = found.packet(cipher, &mut plain)?;
+    /// Adds `found`, whose packet is `opened` ([`Found::packet`]).
+    fn push(&mut self, found: &Found<'a>, opened: &[u8]) {
         let data = if found.rec.is_sealed() {
             Cow::Owned(opened.to_vec())
         } else {
@@ -689,7 +722,6 @@ impl<'a> Run<'a> {
             keyframe: found.keyframe,
         });
         self.packets.push(data);
-        Ok(())
     }
 
     /// Decodes the packets gathered so far ([`Decoder::seek`] when `seek`,

@@ -638,3 +638,60 @@ fn seeks_in_a_damaged_recording_show_what_playback_shows() {
         assert!(got.data == &want[..], "seek to frame {i}");
     }
 }
+
+#[test]
+fn a_keyframe_flag_that_disagrees_with_its_packet_is_damage() {
+    // CODEC.md §2: a delta flagged as a keyframe, and a keyframe not
+    // flagged, are damaged records: playback keeps the frame before them
+    // until the next true keyframe, seeks show what playback shows, and
+    // nothing fails.
+    let frames = &terminal_frames()[..15];
+    let mut enc = g2a_codec::Encoder::new(EncoderConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("flags.g2a");
+    let mut w = g2a_format::Writer::create(&p, header(), WriterOptions::default()).unwrap();
+    let mut kinds = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let mut packet = Vec::new();
+        let kind = enc
+            .encode(
+                &FrameRef::packed(f, SIZE, PixelFormat::Bgra8).unwrap(),
+                i % 5 == 0,
+                &mut packet,
+            )
+            .unwrap();
+        kinds.push(kind);
+        let key = kind == g2a_codec::EncodedKind::Key;
+        w.write(&Record::Video {
+            ts: ts(i),
+            codec: g2a_format::CodecId(g2a_codec::CODEC_ID),
+            // record 2 (a delta) says keyframe; record 5 (a keyframe) doesn't
+            keyframe: key != (i == 2 || i == 5),
+            data: &packet,
+        })
+        .unwrap();
+    }
+    w.finish().unwrap();
+    use g2a_codec::EncodedKind::{Delta, Key};
+    let keys: Vec<usize> = (0..15).filter(|&i| kinds[i] == Key).collect();
+    assert_eq!(keys, [0, 5, 10], "{kinds:?}");
+    assert_eq!(kinds[2], Delta);
+
+    let mut player = Player::open(&p).unwrap();
+    let mut shown = Vec::new();
+    while let Some(f) = player.next_frame().unwrap() {
+        assert!(same_rgb(
+            f.data,
+            &frames[(f.ts.as_micros() / 100_000) as usize]
+        ));
+        shown.push(f.ts);
+    }
+    let want: Vec<Timestamp> = [0, 1].into_iter().chain(10..15).map(ts).collect();
+    assert_eq!(shown, want, "frames 2-9 wait for the true keyframe at 10");
+    for i in (0..15).rev().chain(0..15) {
+        let f = player.frame_at(ts(i)).unwrap();
+        let on_screen = if (2..10).contains(&i) { 1 } else { i };
+        assert_eq!(f.ts, ts(on_screen), "seek to frame {i}");
+        assert!(same_rgb(f.data, &frames[on_screen]), "seek to frame {i}");
+    }
+}

@@ -464,14 +464,14 @@ mod copy_tests {
     use g2a_core::Limits;
 
     /// A 128×32 frame of four SOLID tiles, each its own colour.
-    pub(super) fn solid_key(colours: [[u8; 3]; 4]) -> Vec<u8> {
+    fn solid_key(colours: [[u8; 3]; 4]) -> Vec<u8> {
         let mut body = vec![0, 4, op::SOLID, op::SOLID, op::SOLID, op::SOLID, 0];
         body.extend(colours.iter().flatten());
         body
     }
 
     /// The colour of each tile of a 128×32 frame (checking it is uniform).
-    pub(super) fn tiles(frame: &[u8]) -> Vec<[u8; 3]> {
+    fn tiles(frame: &[u8]) -> Vec<[u8; 3]> {
         (0..4)
             .map(|t| {
                 let px = [frame[t * 128], frame[t * 128 + 1], frame[t * 128 + 2]];
@@ -487,7 +487,7 @@ mod copy_tests {
     }
 
     #[test]
-    pub(super) fn the_main_vector_counts_every_index_naming_it_and_ties_go_to_the_first() {
+    fn the_main_vector_counts_every_index_naming_it_and_ties_go_to_the_first() {
         let copy = |i: u8| op::COPY | i << 3;
         let mvs = [(1, 0), (2, 0), (1, 0), (0, 3)];
         let ctl = [copy(0), copy(1), copy(1), copy(2), op::SKIP, copy(2)];
@@ -500,7 +500,7 @@ mod copy_tests {
     }
 
     #[test]
-    pub(super) fn the_main_vector_is_copied_in_place_and_the_others_read_saved_sources() {
+    fn the_main_vector_is_copied_in_place_and_the_others_read_saved_sources() {
         // Tiles A B C D. The delta moves tiles 0 and 1 by (+32, 0) (the
         // vector most tiles use, done in place: 0 <- B, 1 <- C) and tile 2
         // by (-64, 0) (0 <- A, whose position the in-place copy has
@@ -523,5 +523,28 @@ mod copy_tests {
             f.apply(Kind::Delta, &delta, None).unwrap();
             assert_eq!(tiles(&f.cur), [b, c, a, d], "{threads} threads");
         }
+    }
+
+    #[test]
+    fn reserved_bits_of_a_tile_code_are_malformed() {
+        // CODEC.md §3: only COPY uses the high five bits.
+        let size = Size::new(128, 32);
+        let colours = [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]];
+        for (at, code) in [(2, op::SOLID | 1 << 3), (3, op::SOLID | 0x80)] {
+            let mut dec = Decoder::new(Limits::default());
+            let mut body = solid_key(colours);
+            body[at] = code;
+            let e = dec.frames.apply(Kind::Key(size), &body, None).unwrap_err();
+            assert!(e.to_string().contains("reserved bits"), "{e}");
+        }
+        let mut dec = Decoder::new(Limits::default());
+        dec.frames
+            .apply(Kind::Key(size), &solid_key(colours), None)
+            .unwrap();
+        let mut delta = solid_key(colours);
+        delta[4] = op::SKIP | 2 << 3;
+        delta.truncate(delta.len() - 3);
+        let e = dec.frames.apply(Kind::Delta, &delta, None).unwrap_err();
+        assert!(e.to_string().contains("reserved bits"), "{e}");
     }
 }

@@ -110,7 +110,7 @@ pub(super) fn droppable<'a>(
 mod droppable_tests {
     use super::*;
 
-    pub(super) fn delta(reads: &[u16], claims: usize) -> CacheUse {
+    fn delta(reads: &[u16], claims: usize) -> CacheUse {
         CacheUse {
             key: false,
             reads: reads.to_vec(),
@@ -118,12 +118,12 @@ mod droppable_tests {
         }
     }
 
-    pub(super) fn set_of(out: &SlotSet) -> Vec<usize> {
+    fn set_of(out: &SlotSet) -> Vec<usize> {
         (0..SLOTS).filter(|&s| out.contains(s)).collect()
     }
 
     #[test]
-    pub(super) fn slots_claimed_again_before_any_read_are_droppable_and_the_rest_kept() {
+    fn slots_claimed_again_before_any_read_are_droppable_and_the_rest_kept() {
         let (mut out, mut read) = (SlotSet::default(), SlotSet::default());
         // The ring is at 4090: this packet claims 4090..4096 and 0..4 and
         // reads 4093 (read before claimed: kept); the next packet reads
@@ -147,7 +147,7 @@ mod droppable_tests {
     }
 
     #[test]
-    pub(super) fn a_read_after_the_claim_again_reads_the_new_tile() {
+    fn a_read_after_the_claim_again_reads_the_new_tile() {
         let (mut out, mut read) = (SlotSet::default(), SlotSet::default());
         // Slot 7 is claimed again by the next packet, then read by the one
         // after: that read is of the new tile, so the old one may go.
@@ -164,7 +164,7 @@ mod droppable_tests {
     }
 
     #[test]
-    pub(super) fn what_is_not_known_is_kept_and_a_keyframe_drops_what_was_not_read() {
+    fn what_is_not_known_is_kept_and_a_keyframe_drops_what_was_not_read() {
         let (mut out, mut read) = (SlotSet::default(), SlotSet::default());
         // A packet that could not be read ends the lookahead: the claims
         // after it don't count.

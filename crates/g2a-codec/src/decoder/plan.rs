@@ -79,6 +79,12 @@ impl Frames {
                     )),
                 }
             };
+            if code & 7 != op::COPY && code >> 3 != 0 {
+                return Err(malformed(
+                    head.ctl.start + at,
+                    format!("tile code {code:#04x}: reserved bits set (only COPY has an index)"),
+                ));
+            }
             let (n_res, n_idx) = match code & 7 {
                 op::SKIP if !key => (0, 0),
                 op::SOLID => (3, 0),

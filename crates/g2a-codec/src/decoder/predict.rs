@@ -202,12 +202,12 @@ mod simd {
 
     /// Four bytes as 16-bit lanes (the upper four lanes zero).
     #[target_feature(enable = "sse2")]
-    pub(super) fn widen([b0, b1, b2, b3]: [u8; 4]) -> __m128i {
+    fn widen([b0, b1, b2, b3]: [u8; 4]) -> __m128i {
         widen8([b0, b1, b2, b3, 0, 0, 0, 0])
     }
 
     #[target_feature(enable = "sse2")]
-    pub(super) fn med_row_sse2(up: &[u8], cur: &mut [u8], q: [&[u8]; 3], start: usize) {
+    fn med_row_sse2(up: &[u8], cur: &mut [u8], q: [&[u8]; 3], start: usize) {
         let cw = q[0].len();
         let px = |b: &[u8]| [b[0], b[1], b[2], b[3]];
         let mut a = widen(px(&cur[start * 4..]));
@@ -240,7 +240,7 @@ mod simd {
     /// (above left): `a + b - c` clamped to `[min(a, b), max(a, b)]`, plus
     /// the residuals `e`, modulo 256.
     #[target_feature(enable = "sse2")]
-    pub(super) fn step(a: __m128i, b: __m128i, c: __m128i, e: __m128i) -> __m128i {
+    fn step(a: __m128i, b: __m128i, c: __m128i, e: __m128i) -> __m128i {
         let lo = _mm_min_epi16(a, b);
         let hi = _mm_max_epi16(a, b);
         let grad = _mm_add_epi16(a, _mm_sub_epi16(b, c));
@@ -250,7 +250,7 @@ mod simd {
 
     /// Eight bytes as 16-bit lanes.
     #[target_feature(enable = "sse2")]
-    pub(super) fn widen8(b: [u8; 8]) -> __m128i {
+    fn widen8(b: [u8; 8]) -> __m128i {
         _mm_unpacklo_epi8(
             _mm_cvtsi64_si128(i64::from_le_bytes(b)),
             _mm_setzero_si128(),
@@ -262,7 +262,7 @@ mod simd {
     /// x - 1, both done by then). The above-left vector of a step is the
     /// above vector of the step before.
     #[target_feature(enable = "sse2")]
-    pub(super) fn med_rows2_sse2(
+    fn med_rows2_sse2(
         up: &[u8],
         cur: &mut [u8],
         next: &mut [u8],
@@ -327,7 +327,7 @@ mod med_row_tests {
     use proptest::prelude::*;
 
     /// A tile row in the 4-bytes-a-pixel layout: plane values and a zero.
-    pub(super) fn layout(px: &[[u8; 3]]) -> Vec<u8> {
+    fn layout(px: &[[u8; 3]]) -> Vec<u8> {
         px.iter().flat_map(|p| [p[0], p[1], p[2], 0]).collect()
     }
 
@@ -383,7 +383,7 @@ mod med_row_tests {
     }
 
     #[test]
-    pub(super) fn med_row_scalar_is_the_reference_predictor() {
+    fn med_row_scalar_is_the_reference_predictor() {
         // One row by hand: left 10, above-left 20, above 30 gives
         // med(10, 30, 20) = 20; plus residual 5.
         let up = layout(&[[20, 0, 255], [30, 0, 0]]);
