@@ -20,6 +20,7 @@ use crate::api::{download, open_grant};
 use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+use crate::viewer::Rect;
 
 type Shared = State<Arc<AppState>>;
 
@@ -424,18 +425,61 @@ pub fn draw_cursor(cursor: &CursorTrack, at: Timestamp, px: &mut [u8], size: Siz
 /// # Errors
 /// Internal, when the encoder fails.
 pub fn encode_png(size: Size, bgra: &[u8], level: png::Compression) -> Result<Vec<u8>, ApiError> {
-    let mut rgb = Vec::with_capacity(bgra.len() / 4 * 3);
-    for p in bgra.chunks_exact(4) {
-        rgb.extend_from_slice(&[p[2], p[1], p[0]]);
+    let all = Rect {
+        x: 0,
+        y: 0,
+        w: size.width,
+        h: size.height,
+    };
+    encode_png_rect(bgra, size, all, level, None).map_err(ApiError::internal)
+}
+
+/// The rectangle `r` of a BGRA frame of `size` as an RGB PNG, compressed at
+/// `level` with `filter` (the encoder's own choice when `None`): the one
+/// encoder of the frame route, the player's changed rectangles and the
+/// thumbnails.
+///
+/// # Errors
+/// The encoder's, for an empty rectangle or one outside the frame.
+pub fn encode_png_rect(
+    bgra: &[u8],
+    size: Size,
+    r: Rect,
+    level: png::Compression,
+    filter: Option<png::Filter>,
+) -> Result<Vec<u8>, png::EncodingError> {
+    let stride = size.width as usize * 4;
+    let (x, w) = (r.x as usize, r.w as usize);
+    let mut rgb = Vec::with_capacity(w * r.h as usize * 3);
+    for row in r.y..r.y.saturating_add(r.h).min(size.height) {
+        let a = row as usize * stride + x * 4;
+        if let Some(px) = bgra.get(a..a + w * 4) {
+            for p in px.chunks_exact(4) {
+                rgb.extend_from_slice(&[p[2], p[1], p[0]]);
+            }
+        }
     }
-    let mut out = Vec::new();
-    {
-        let mut e = png::Encoder::new(&mut out, size.width, size.height);
-        e.set_color(png::ColorType::Rgb);
-        e.set_depth(png::BitDepth::Eight);
-        e.set_compression(level);
-        let mut w = e.write_header().map_err(ApiError::internal)?;
-        w.write_image_data(&rgb).map_err(ApiError::internal)?;
+    let mut out = Vec::with_capacity(rgb.len() / 4);
+    let mut e = png::Encoder::new(&mut out, r.w, r.h);
+    e.set_color(png::ColorType::Rgb);
+    e.set_depth(png::BitDepth::Eight);
+    e.set_compression(level);
+    if let Some(f) = filter {
+        e.set_filter(f);
     }
+    e.write_header()?.write_image_data(&rgb)?;
     Ok(out)
+}
+
+/// The size and RGB pixels of a PNG picture (tests).
+#[cfg(test)]
+pub(crate) fn png_rgb(png: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
 }

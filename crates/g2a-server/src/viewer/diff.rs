@@ -76,36 +76,22 @@ pub fn changed_rects(old: Option<&[u8]>, new: &[u8], size: Size) -> Vec<Rect> {
     out
 }
 
-/// The pixels of `r` in `bgra` (of `size`) as an RGB PNG: the Paeth
-/// filter on every row and the `png` crate's fast deflate, which on 1080p
-/// desktop screens is ~5× faster than zlib's fastest level on the raw
-/// pixels and half the size (docs/BENCHMARKS.md, "Review service").
+/// The pixels of `r` in `bgra` (of `size`) as the player sends them
+/// (docs/SERVE.md): an RGB PNG with the Paeth filter on every row and the
+/// `png` crate's fast deflate, which on 1080p desktop screens is ~5× faster
+/// than zlib's fastest level on the raw pixels and half the size
+/// (docs/BENCHMARKS.md, "Review service"); empty if `r` is not inside the
+/// frame.
 #[must_use]
 pub(super) fn encode_rect(bgra: &[u8], size: Size, r: Rect) -> Vec<u8> {
-    let stride = size.width as usize * 4;
-    let mut rgb = Vec::with_capacity(r.w as usize * r.h as usize * 3);
-    for row in r.y..r.y + r.h {
-        let a = row as usize * stride + r.x as usize * 4;
-        for p in bgra[a..a + r.w as usize * 4].chunks_exact(4) {
-            rgb.extend_from_slice(&[p[2], p[1], p[0]]);
-        }
-    }
-    let mut out = Vec::with_capacity(rgb.len() / 4);
-    let mut e = png::Encoder::new(&mut out, r.w, r.h);
-    e.set_color(png::ColorType::Rgb);
-    e.set_depth(png::BitDepth::Eight);
-    e.set_compression(png::Compression::Fast);
-    e.set_filter(png::Filter::Paeth);
-    // Writing a picture of nonzero size to a Vec can't fail.
-    let ok = e
-        .write_header()
-        .and_then(|mut w| w.write_image_data(&rgb))
-        .is_ok();
-    if ok {
-        out
-    } else {
-        Vec::new()
-    }
+    crate::content::encode_png_rect(
+        bgra,
+        size,
+        r,
+        png::Compression::Fast,
+        Some(png::Filter::Paeth),
+    )
+    .unwrap_or_default()
 }
 
 /// Below this many changed pixels the rectangles are encoded on the
@@ -145,7 +131,7 @@ pub(super) fn encode_rects(
         runs.push(&rects[start..]);
     }
     std::thread::scope(|s| {
-        let mut handles: Vec<_> = runs[1..]
+        let handles: Vec<_> = runs[1..]
             .iter()
             .map(|run| {
                 s.spawn(move || {
@@ -159,7 +145,7 @@ pub(super) fn encode_rects(
             .iter()
             .map(|r| encode_rect(bgra, size, *r))
             .collect();
-        for (h, run) in handles.drain(..).zip(&runs[1..]) {
+        for (h, run) in handles.into_iter().zip(&runs[1..]) {
             // A panic in an encoder thread is a bug; the page then gets
             // empty pictures for those rectangles rather than no frame.
             out.extend(h.join().unwrap_or_else(|_| vec![Vec::new(); run.len()]));
@@ -171,18 +157,7 @@ pub(super) fn encode_rects(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The RGB pixels of a PNG.
-    fn png_rgb(png: &[u8]) -> (u32, u32, Vec<u8>) {
-        let mut r = png::Decoder::new(std::io::Cursor::new(png))
-            .read_info()
-            .unwrap();
-        let mut buf = vec![0; r.output_buffer_size().unwrap()];
-        let info = r.next_frame(&mut buf).unwrap();
-        assert_eq!(info.color_type, png::ColorType::Rgb);
-        buf.truncate(info.buffer_size());
-        (info.width, info.height, buf)
-    }
+    use crate::content::png_rgb;
 
     fn frame(size: Size, f: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
         let mut v = Vec::new();

@@ -211,3 +211,15 @@ pub async fn start(f: &Fixture, opts: ServiceOptions) -> std::net::SocketAddr {
     };
     start_on(state(f, opts), listen).await
 }
+
+/// The size and RGB pixels of a PNG picture.
+pub fn png_rgb(png: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
