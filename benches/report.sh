@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark report: g2a's size, encode and decode speed, seek time and
-# memory on every clip of ../shared/corpus, beside the anchors measured in
+# memory on every clip of ../shared/corpus and of ../clips (clips recorded
+# with benches/corpus/media_scenarios.sh; CLIPS=DIR for another folder),
+# beside the anchors measured in
 # the same run by ../shared/anchors/bench_codecs.py (x264 lossless RGB,
 # preset ultrafast, one thread; the corpus files are the veryslow sizes).
 #
@@ -29,7 +31,28 @@ if [ -f "$anchors/bench_codecs.py" ] && [ ! -x /tmp/anchors/rawbench ]; then
     mkdir -p /tmp/anchors
     gcc -O2 -o /tmp/anchors/rawbench "$anchors/rawbench.c" -lzstd
 fi
-for clip in "$corpus"/*.mkv; do
+# Encoding as users see it: whole processes on the same raw file, wall
+# clock, best of two: `g2a import --raw` against ffmpeg's libx264rgb
+# lossless ultrafast on one thread (both read the file from page cache).
+whole_process() {
+    local clip=$1 raw=$2 name=$3 size g2a_s x264_s t0 i
+    size=$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=s=x:p=0 "$clip")
+    g2a_s=999999 x264_s=999999
+    for i in 1 2; do
+        t0=$(date +%s.%N)
+        target/release/g2a import --raw "$size" --cap none -o "$out/$name.whole.g2a" "$raw" >/dev/null
+        g2a_s=$(python3 -c "import sys,time; print(min(float(sys.argv[1]), time.time() - float(sys.argv[2])))" "$g2a_s" "$t0")
+        t0=$(date +%s.%N)
+        ffmpeg -nostdin -v error -y -f rawvideo -pix_fmt bgr0 -s "$size" -framerate 10 -i "$raw" \
+            -c:v libx264rgb -qp 0 -preset ultrafast -threads 1 "$out/$name.whole.mkv"
+        x264_s=$(python3 -c "import sys,time; print(min(float(sys.argv[1]), time.time() - float(sys.argv[2])))" "$x264_s" "$t0")
+    done
+    printf '{"clip": "%s", "g2a_wall_s": %s, "x264_ultrafast_wall_s": %s}\n' "$name" "$g2a_s" "$x264_s" >"$out/$name.whole.json"
+    rm -f "$out/$name.whole.g2a" "$out/$name.whole.mkv"
+}
+
+for clip in "$corpus"/*.mkv ${CLIPS:-../clips}/*.mkv; do
+    [ -f "$clip" ] || continue
     name=$(basename "$clip" .mkv)
     echo "== $name" >&2
     raw=/tmp/anchors/raw/$name.bgr0
@@ -39,6 +62,7 @@ for clip in "$corpus"/*.mkv; do
     fi
     if [ -f "$raw" ]; then
         "$report" clip "$clip" "$out/$name.g2a" "$raw" > "$out/$name.g2a.json"
+        whole_process "$clip" "$raw" "$name"
     else
         "$report" clip "$clip" "$out/$name.g2a" > "$out/$name.g2a.json"
     fi
@@ -48,6 +72,17 @@ echo
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo
 "$report" table "$out"
+echo
+echo "Whole processes on the same raw file, wall clock, best of two (\`g2a import --raw\` vs \`ffmpeg -c:v libx264rgb -qp 0 -preset ultrafast -threads 1\`):"
+echo
+python3 - "$out" <<'PY'
+import glob, json, sys
+print("| clip | g2a import s | x264 ultrafast 1 thread s | speed vs x264 |")
+print("|---|---|---|---|")
+for f in sorted(glob.glob(f"{sys.argv[1]}/*.whole.json")):
+    w = json.load(open(f))
+    print(f"| {w['clip']} | {w['g2a_wall_s']:.2f} | {w['x264_ultrafast_wall_s']:.2f} | {w['x264_ultrafast_wall_s'] / w['g2a_wall_s']:.1f}x |")
+PY
 if [ "${HOUR:-0}" = 1 ]; then
     echo
     echo "One-hour recording (desktop-1080 looped 45 times, 36,000 frames):"

@@ -15,6 +15,7 @@ use x11rb::protocol::xproto::{
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
+use crate::aligned::AlignedBuf;
 use crate::cursor::{CursorPosition, CursorShape, ShapeCache};
 use crate::{CaptureError, Target};
 
@@ -154,7 +155,7 @@ pub struct Capture {
     /// The captured area in root coordinates, within the screen.
     area: Rect,
     /// The area's pixels, packed B, G, R, X.
-    frame: Vec<u8>,
+    frame: AlignedBuf,
     /// The rectangles read by the last grab (frame coordinates).
     rects: Vec<Rect>,
     use_shm: bool,
@@ -252,7 +253,7 @@ impl Capture {
             screen: screen_size,
             target,
             area: Rect::default(),
-            frame: Vec::new(),
+            frame: AlignedBuf::default(),
             rects: Vec::new(),
             use_shm,
             shm: None,
@@ -339,7 +340,7 @@ impl Capture {
         let (cursor, new_shape) = self.cursor()?;
         self.stats.grabs += 1;
         self.stats.changed += u64::from(changed);
-        let frame = FrameRef::packed(&self.frame, self.size(), PixelFormat::Bgrx8)?;
+        let frame = FrameRef::packed(self.frame.bytes(), self.size(), PixelFormat::Bgrx8)?;
         Ok(Grab {
             frame,
             changed,
@@ -407,8 +408,7 @@ impl Capture {
                         screen: self.screen,
                     }
                 })?;
-            self.frame.clear();
-            self.frame.resize(len, 0);
+            self.frame.reset(len);
         }
         Ok(resized)
     }
@@ -478,7 +478,7 @@ impl Capture {
 
     /// Reads `self.rects` into the frame.
     fn read_rects(&mut self) -> Result<(), CaptureError> {
-        let area_bytes = self.frame.len();
+        let area_bytes = self.frame.bytes().len();
         let total: u64 = self
             .rects
             .iter()
@@ -568,7 +568,7 @@ impl Capture {
             let row = r.width as usize * 4;
             let start = r.y as usize * stride + r.x as usize * 4;
             if r.x == 0 && r.width == self.area.width {
-                let dst = &mut self.frame[start..start + row * r.height as usize];
+                let dst = &mut self.frame.bytes_mut()[start..start + row * r.height as usize];
                 shm.file
                     .read_exact_at(dst, off as u64)
                     .map_err(CaptureError::Shm)?;
@@ -576,7 +576,10 @@ impl Capture {
                 for i in 0..r.height as usize {
                     let s = start + i * stride;
                     shm.file
-                        .read_exact_at(&mut self.frame[s..s + row], (off + i * row) as u64)
+                        .read_exact_at(
+                            &mut self.frame.bytes_mut()[s..s + row],
+                            (off + i * row) as u64,
+                        )
                         .map_err(CaptureError::Shm)?;
                 }
             }
@@ -616,7 +619,7 @@ impl Capture {
                 .enumerate()
             {
                 let s = start + i * stride;
-                self.frame[s..s + row].copy_from_slice(src);
+                self.frame.bytes_mut()[s..s + row].copy_from_slice(src);
             }
             self.stats.rects += 1;
             self.stats.bytes += expected as u64;

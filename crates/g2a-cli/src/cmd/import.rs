@@ -1,7 +1,7 @@
 //! `g2a import VIDEO -o OUT.g2a` (any video FFmpeg reads) and
 //! `g2a import --raw WxH --fps N INPUT -o OUT.g2a` (raw BGRA frames).
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -58,15 +58,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let session = a.rec.session_id(&a.output);
     let header = a.rec.header(SessionHeader::new(session, size))?;
-    let opts = a.rec.recorder_options()?.queue(2, QueueFull::Block);
-    let summary = import_raw(
-        BufReader::with_capacity(1 << 20, input),
-        size,
-        a.fps,
-        &a.output,
-        header,
-        opts,
-    )?;
+    // Encoded on this thread: reading a frame is a copy from the page cache
+    // or another process's pipe, so a queue would only add a copy of every
+    // frame (docs/BENCHMARKS.md, "Whole-process encoding").
+    let opts = a.rec.recorder_options()?.queue(0, QueueFull::Block);
+    let summary = import_raw(input, size, a.fps, &a.output, header, opts)?;
     println!(
         "{}: {} frames, {} bytes in {} file(s){}",
         a.output.display(),
@@ -150,12 +146,17 @@ pub(crate) fn import_raw(
     let frame_len = usize::try_from(size.area() * 4).context("frame size")?;
     let mut rec = Recorder::create(out, header, opts)
         .with_context(|| format!("cannot create {}", out.display()))?;
-    let mut buf = vec![0u8; frame_len];
+    // The frame buffer starts on a 64-byte boundary: the kernel copies a
+    // file's pages into a buffer at another offset within a cache line
+    // five times slower (docs/BENCHMARKS.md, "Whole-process encoding").
+    let mut storage = vec![0u8; frame_len + 63];
+    let start = storage.as_ptr().align_offset(64).min(63);
+    let buf = &mut storage[start..start + frame_len];
     let mut progress = Progress::new("frames", None);
     let mut n: u64 = 0;
     let mut bytes_in: u64 = 0;
     loop {
-        let got = read_full(&mut input, &mut buf).context("reading the input")?;
+        let got = read_full(&mut input, buf).context("reading the input")?;
         if got == 0 {
             break;
         }
@@ -168,7 +169,7 @@ pub(crate) fn import_raw(
             );
         }
         let ts = Timestamp::from_secs_f64(n as f64 / fps).context("timestamp")?;
-        let frame = FrameRef::packed(&buf, size, PixelFormat::Bgra8)?;
+        let frame = FrameRef::packed(buf, size, PixelFormat::Bgra8)?;
         if rec.push_frame(ts, &frame)? == g2a::FrameStatus::Stopped {
             break;
         }
