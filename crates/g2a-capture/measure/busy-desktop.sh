@@ -8,8 +8,11 @@
 # pause, one printing `yes` lines, xclock -update 1, xeyes following the
 # pointer, and xdotool moving a window and the pointer every 100 ms.
 # SCENE=full instead fills the whole screen with one terminal scrolling
-# `ls -lR` output without pause behind the other windows; SCENE=idle runs
-# only xclock -update 1 (one small change a second) and no pointer moves.
+# `ls -lR` output without pause behind the other windows; SCENE=video adds a
+# video playing in an 800x450 ffplay window (a 25 fps pan and zoom over a
+# real photograph, H.264 at CRF 23; needs `mate-backgrounds`, installed by
+# ../shared/corpus/make_corpus.sh --install); SCENE=idle runs only xclock
+# -update 1 (one small change a second) and no pointer moves.
 set -euo pipefail
 g2a=${1:?g2a binary}; secs=${2:-60}; fps=${3:-10}; shift 3 || true
 out=$(mktemp -d)
@@ -22,6 +25,15 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; kill "$xvfb_pid" 2>/dev/null 
 trap cleanup EXIT
 if [ "${SCENE:-}" = full ]; then
   xterm -geometry 320x110+0+0 -e sh -c 'while :; do ls -lR /usr/share; done' & pids+=($!)
+fi
+if [ "${SCENE:-}" = video ]; then
+  photo=/usr/share/backgrounds/mate/nature/Aqua.jpg
+  [ -f "$photo" ] || { echo "SCENE=video needs $photo (mate-backgrounds)" >&2; exit 1; }
+  ffmpeg -nostdin -v error -y -loop 1 -t 30 -i "$photo" \
+    -vf "scale=1600:-2,zoompan=z='1+0.25*on/750':x='iw/2-(iw/zoom/2)+on*0.6':y='ih/2-(ih/zoom/2)':d=1:s=800x450:fps=25,format=yuv420p" \
+    -c:v libx264 -crf 23 -preset veryfast "$out/video.mp4"
+  SDL_VIDEODRIVER=x11 ffplay -loglevel error -an -loop 0 -x 800 -y 450 -left 1000 -top 120 \
+    -window_title video "$out/video.mp4" & pids+=($!)
 fi
 if [ "${SCENE:-}" != idle ]; then
   xterm -geometry 120x50+0+0 -e top -d 0.1 & pids+=($!)
