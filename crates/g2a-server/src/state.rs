@@ -64,6 +64,8 @@ pub struct AppState {
     keyrings: Mutex<HashMap<String, KeyringEntry>>,
     /// One permit per viewer decoding.
     pub viewers: Arc<Semaphore>,
+    /// Cursor tracks shared by the viewers of a recording.
+    pub cursors: crate::viewer::CursorTracks,
     /// Export jobs.
     pub jobs: crate::exports::Jobs,
     /// One permit per upload request receiving.
@@ -99,6 +101,7 @@ impl AppState {
             pool: deadpool::unmanaged::Pool::from(cats),
             dir: dir.to_owned(),
             viewers: Arc::new(Semaphore::new(opts.max_viewers.max(1))),
+            cursors: crate::viewer::CursorTracks::default(),
             uploads: Arc::new(Semaphore::new(opts.max_uploads.max(1))),
             upload_locks: crate::uploads::UploadLocks::default(),
             opts,

@@ -11,6 +11,7 @@
 //! two frames are in flight per viewer, and a page that stops reading is
 //! dropped after 15 s.
 
+mod cursors;
 mod diff;
 mod session;
 
@@ -29,6 +30,7 @@ use crate::auth::{check_origin, Authed};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub use cursors::CursorTracks;
 pub use diff::{changed_rects, Rect};
 
 /// How long a send to the page may take before the viewer is dropped.
@@ -107,6 +109,7 @@ pub async fn play(
                 viewers: state.viewers.clone(),
                 max: state.opts.max_viewers.max(1),
                 cores: std::thread::available_parallelism().map_or(1, usize::from),
+                cursors: state.cursors.clone(),
             };
             run(socket, grant, load).await;
             drop(permit);

@@ -2,6 +2,7 @@
 //! playback clock, and sends the changed rectangles of each new screen.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
@@ -31,7 +32,7 @@ type Out = tokio::sync::mpsc::Sender<Message>;
 struct Viewer {
     player: Player,
     first: std::path::PathBuf,
-    cursor: CursorTrack,
+    cursor: Arc<CursorTrack>,
     /// Times (µs) at which something visible happens: video frames that
     /// are not bare repeats, chat, events. Sorted. Found when skipping idle
     /// stretches is first asked for: it reads every record (~0.6 s for a
@@ -64,11 +65,13 @@ struct Viewer {
 /// viewer decodes and encodes with.
 pub(super) struct Load {
     /// The viewers' permits (see [`crate::state::AppState::viewers`]).
-    pub viewers: std::sync::Arc<tokio::sync::Semaphore>,
+    pub viewers: Arc<tokio::sync::Semaphore>,
     /// Permits in all.
     pub max: usize,
     /// The machine's parallelism.
     pub cores: usize,
+    /// Cursor tracks shared by the viewers of a recording.
+    pub cursors: super::CursorTracks,
 }
 
 impl Load {
@@ -116,7 +119,7 @@ fn activity_of(p: &Player) -> Vec<i64> {
 /// Runs until the page goes away (the command channel closes) or a send
 /// fails.
 pub(super) fn run(grant: &Grant, load: &Load, cmds: &Receiver<Command>, out: &Out) {
-    let mut v = match open(grant) {
+    let mut v = match open(grant, &load.cursors) {
         Ok(v) => v,
         Err(e) => {
             let _ = out.blocking_send(error_message(&e));
@@ -162,11 +165,27 @@ fn error_message(e: &str) -> Message {
     )
 }
 
-fn open(grant: &Grant) -> Result<Viewer, String> {
+fn open(grant: &Grant, cursors: &super::CursorTracks) -> Result<Viewer, String> {
     let player = grant_player(grant).map_err(|e| e.body.message)?;
-    let cursor = player.cursor_track().map_err(|e| e.to_string())?;
     let duration = micros(player.duration());
     let live = grant.session.live && is_live(&player);
+    // A finished recording in clear has one cursor track for all its
+    // viewers (an encrypted one's is read with each login's key).
+    let shared = match (live, player.is_encrypted(), grant.files.first()) {
+        (false, false, Some(first)) => {
+            let bytes = grant
+                .files
+                .iter()
+                .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+                .sum();
+            cursors.get((first.clone(), bytes), || player.cursor_track().ok())
+        }
+        _ => None,
+    };
+    let cursor = match shared {
+        Some(c) => c,
+        None => Arc::new(player.cursor_track().map_err(|e| e.to_string())?),
+    };
     Ok(Viewer {
         first: grant.files.first().cloned().unwrap_or_default(),
         player,
@@ -298,7 +317,7 @@ impl Viewer {
                 self.dirty = true;
             }
             if let Ok(c) = self.player.cursor_track() {
-                self.cursor = c;
+                self.cursor = Arc::new(c);
             }
             if self.activity.is_some() {
                 self.activity = Some(activity_of(&self.player));
@@ -479,6 +498,7 @@ mod tests {
     fn a_viewer_decodes_on_all_cores_only_while_viewers_are_fewer_than_cores() {
         let viewers = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
         let load = Load {
+            cursors: super::super::CursorTracks::default(),
             viewers: viewers.clone(),
             max: 8,
             cores: 2,
@@ -491,6 +511,7 @@ mod tests {
         assert_eq!(load.threads(), 2);
         drop(first);
         let many = Load {
+            cursors: super::super::CursorTracks::default(),
             viewers: std::sync::Arc::new(tokio::sync::Semaphore::new(8)),
             max: 8,
             cores: 16,
