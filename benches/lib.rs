@@ -64,26 +64,36 @@ pub fn probe_size(path: &Path) -> Option<Size> {
     Size::parse(String::from_utf8_lossy(&out.stdout).trim())
 }
 
+/// A video's frames (all, or the first `max`) as packed BGRA bytes, from
+/// an `ffmpeg` child: the child, to wait for, and its output to read.
+///
+/// # Errors
+/// When `ffmpeg` can't be started.
+pub fn bgra_stream(
+    path: &Path,
+    max: Option<usize>,
+) -> std::io::Result<(std::process::Child, std::process::ChildStdout)> {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-loglevel", "error", "-i"]).arg(path);
+    if let Some(max) = max {
+        cmd.args(["-frames:v", &max.to_string()]);
+    }
+    let mut child = cmd
+        .args(["-f", "rawvideo", "-pix_fmt", "bgra", "-"])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("no pipe from ffmpeg"))?;
+    Ok((child, out))
+}
+
 /// Decodes up to `max` frames of a video with the `ffmpeg` command.
 #[must_use]
 pub fn decode_video(path: &Path, max: usize) -> Option<Clip> {
     let size = probe_size(path)?;
-    let mut child = Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-i"])
-        .arg(path)
-        .args([
-            "-frames:v",
-            &max.to_string(),
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "bgra",
-            "-",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let mut out = child.stdout.take()?;
+    let (mut child, mut out) = bgra_stream(path, Some(max)).ok()?;
     let n = usize::try_from(size.area() * 4).ok()?;
     let mut frames = Vec::new();
     loop {

@@ -27,7 +27,6 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::json;
 
@@ -191,21 +190,7 @@ fn main() -> Res<()> {
     let radius: i64 = args.get(2).map_or(Ok(4), |s| s.parse())?;
     let size = g2a_benches::probe_size(Path::new(clip)).ok_or("ffprobe failed")?;
     let (w, h) = (size.width as usize, size.height as usize);
-    let mut child = Command::new("ffmpeg")
-        .args([
-            "-loglevel",
-            "error",
-            "-i",
-            clip,
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "bgra",
-            "-",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut input = child.stdout.take().ok_or("no pipe")?;
+    let (mut child, mut input) = g2a_benches::bgra_stream(Path::new(clip), None)?;
     let mut ways: Vec<Way> = (0..4).map(|_| Way::new()).collect();
     let (mut frame, mut prev_bgra) = (vec![0u8; w * h * 4], vec![0u8; w * h * 4]);
     let (mut n, mut pairs, mut tiles, mut chosen) = (0usize, 0u64, 0u64, [0u64; 3]);
