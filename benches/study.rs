@@ -206,27 +206,27 @@ fn main() -> Res<()> {
                     let (x0, y0) = (tx * TILE, ty * TILE);
                     let (cw, ch) = (TILE.min(w - x0), TILE.min(h - y0));
                     let t = (x0, y0, cw, ch);
-                    let [s, tm, mo, _] = &mut scratch;
+                    let [s, tm, mo, candidate] = &mut scratch;
                     // Unchanged, or an exact copy: coded without residuals today.
-                    if inter(&cur, &prev, w, h, t, (0, 0), tm) == Some(0) {
+                    let t_cost = inter(&cur, &prev, w, h, t, (0, 0), tm).unwrap_or(u64::MAX);
+                    if t_cost == 0 {
                         continue;
                     }
-                    let mut best_mv = (u64::MAX, (0, 0));
+                    let mut best_mv = u64::MAX;
                     for dy in -radius..=radius {
                         for dx in -radius..=radius {
-                            if let Some(c) = inter(&cur, &prev, w, h, t, (dx, dy), mo) {
-                                if c < best_mv.0 {
-                                    best_mv = (c, (dx, dy));
+                            if let Some(c) = inter(&cur, &prev, w, h, t, (dx, dy), candidate) {
+                                if c < best_mv {
+                                    best_mv = c;
+                                    std::mem::swap(mo, candidate);
                                 }
                             }
                         }
                     }
-                    if best_mv.0 == 0 {
+                    if best_mv == 0 {
                         continue;
                     }
                     tiles += 1;
-                    let t_cost = inter(&cur, &prev, w, h, t, (0, 0), tm).unwrap_or(u64::MAX);
-                    inter(&cur, &prev, w, h, t, best_mv.1, mo);
                     let mut s_cost = 0u64;
                     for p in 0..3 {
                         s[p].clear();
@@ -241,11 +241,10 @@ fn main() -> Res<()> {
                     ways[0].add_tile(s, cw);
                     ways[1].add_tile(tm, cw);
                     ways[2].add_tile(mo, cw);
-                    let costs = [s_cost, t_cost, best_mv.0];
+                    let costs = [s_cost, t_cost, best_mv];
                     let pick = (0..3).min_by_key(|&i| costs[i]).unwrap_or(0);
                     chosen[pick] += 1;
-                    let best = [&*s, &*tm, &*mo][pick].clone();
-                    ways[3].add_tile(&best, cw);
+                    ways[3].add_tile([&*s, &*tm, &*mo][pick], cw);
                 }
             }
             for way in &mut ways {
