@@ -1,7 +1,7 @@
 //! Real encodes of synthetic screen sequences to every output format,
 //! checked by decoding them with ffprobe and ffmpeg.
 
-mod common;
+use crate::common;
 
 use common::*;
 use g2a_core::{Size, Timestamp};

@@ -1,7 +1,7 @@
 //! TLS from a certificate and key on the command line (rustls), `Secure`
 //! cookies over it, and plain HTTP refused off loopback.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! Fidelity on a real screen clip (PSNR through ffmpeg), and exports from
 //! a real recording through `PlayerSource`: cursor drawn, chat as subtitles.
 
-mod common;
+use crate::common;
 
 use common::*;
 use g2a::{Player, Recorder, RecorderOptions};

@@ -3,7 +3,7 @@
 //! rectangles sent; another site's page and viewers beyond the limit are
 //! refused; a page that sends garbage gets an error and stays connected.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

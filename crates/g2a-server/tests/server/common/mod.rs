@@ -223,3 +223,39 @@ pub fn png_rgb(png: &[u8]) -> (u32, u32, Vec<u8>) {
     buf.truncate(info.buffer_size());
     (info.width, info.height, buf)
 }
+
+/// Runs `web-tests/SCRIPT` under node with `env` and the service's
+/// address; asserts it ended with "ok" (set `G2A_BROWSER_LOG` to see the
+/// log of a passing run too). Returns its output.
+pub async fn run_script(
+    script: &'static str,
+    addr: std::net::SocketAddr,
+    env: Vec<(&'static str, std::ffi::OsString)>,
+) -> String {
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web-tests");
+    assert!(
+        Path::new("/usr/bin/chromium").exists()
+            && web.join("node_modules/playwright-core").exists()
+            && web.join("node_modules/tus-js-client").exists(),
+        "chromium, playwright-core or tus-js-client is missing: run .ci/install-deps"
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(web.join(script))
+            .env("G2A_URL", format!("http://{addr}"))
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success()
+            && stdout.trim_end().ends_with("ok")
+            && std::env::var_os("G2A_BROWSER_LOG").is_none(),
+        "{script} failed:\n{stdout}\n{stderr}"
+    );
+    stdout
+}

@@ -3,7 +3,7 @@
 //! passphrase of an encrypted recording. Requests go through the whole
 //! router (middleware included) without a socket.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

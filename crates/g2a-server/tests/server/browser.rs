@@ -4,7 +4,7 @@
 //! playwright-core. Set `G2A_SCREENSHOT=PATH` to keep a screenshot of the
 //! session page.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -32,41 +32,6 @@ fn rgba(bgra: &[u8]) -> Vec<u8> {
     bgra.chunks_exact(4)
         .flat_map(|p| [p[2], p[1], p[0], 255])
         .collect()
-}
-
-/// Runs `web-tests/SCRIPT` under node with `env` and the service's
-/// address; asserts it ended with "ok" (set `G2A_BROWSER_LOG` to see the
-/// log of a passing run too). Returns its output.
-async fn run_script(
-    script: &'static str,
-    addr: std::net::SocketAddr,
-    env: Vec<(&'static str, std::ffi::OsString)>,
-) -> String {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web-tests");
-    assert!(
-        Path::new("/usr/bin/chromium").exists()
-            && web.join("node_modules/playwright-core").exists(),
-        "chromium or playwright-core is missing: run .ci/install-deps"
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(web.join(script))
-            .env("G2A_URL", format!("http://{addr}"))
-            .envs(env)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success()
-            && stdout.trim_end().ends_with("ok")
-            && std::env::var_os("G2A_BROWSER_LOG").is_none(),
-        "{script} failed:\n{stdout}\n{stderr}"
-    );
-    stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,7 +171,7 @@ async fn a_manager_follows_a_live_recording_in_chromium() {
     // 15 s of recording: long enough to find it, follow it, scrub back and
     // come back before it ends.
     let recorder = Command::new(std::env::current_exe().unwrap())
-        .args(["live_recorder_process", "--exact", "--nocapture"])
+        .args(["browser::live_recorder_process", "--exact", "--nocapture"])
         .env("G2A_LIVE_DIR", &rec_dir)
         .env("G2A_LIVE_URL", format!("http://{addr}"))
         .env("G2A_LIVE_TOKEN", &token)

@@ -1,7 +1,7 @@
 //! `open_video` on a real lossless screen clip: exact BGRA, timestamps,
 //! and clear errors on bad input.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

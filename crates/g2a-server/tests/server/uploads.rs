@@ -4,7 +4,7 @@
 //! again and again, and by a killed uploader resuming from its state file.
 //! What lands in the catalog must be byte-identical to what was recorded.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -422,4 +422,61 @@ async fn cut_connections_and_a_killed_uploader_resume_to_identical_bytes() {
     assert_eq!(seen[0], had + 48 * 1024, "resumed from the server's offset");
     assert_eq!(stored(&f, "C2"), bytes);
     assert!(!g2a_upload::state_path(&src).exists());
+}
+
+/// Another tus client than ours: tus-js-client (the tus project's own, from
+/// npm) uploads two recordings, one straight, one through a proxy that cuts
+/// its connections at random bytes; both land byte-identical in the
+/// catalog as their sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tus_js_client_uploads_and_resumes_through_cut_connections() {
+    let f = fixture();
+    let tok = token(&f, "desk-js", "acme");
+    let addr = start(&f, ServiceOptions::default()).await;
+    let env = |file: &Path| {
+        vec![
+            ("G2A_TOKEN", tok.clone().into()),
+            ("G2A_FILE", file.as_os_str().to_owned()),
+        ]
+    };
+
+    let src = recording(&f, "J1", 12);
+    let out = run_script("tus.mjs", addr, env(&src)).await;
+    assert!(out.contains("failures 0"), "{out}");
+    assert!(out.contains("/api/v1/uploads/"), "{out}");
+    imported(&f, "J1").await;
+    assert_eq!(stored(&f, "J1"), std::fs::read(&src).unwrap());
+
+    let src = recording(&f, "J2", 120);
+    let bytes = std::fs::read(&src).unwrap();
+    // Every cut falls inside a PATCH's body (the client sends 64 KiB
+    // pieces), and the client keeps coming back until all are done.
+    let (proxy, cuts) = cutting_proxy(addr, 12, 40_000).await;
+    let out = run_script("tus.mjs", proxy, env(&src)).await;
+    assert_eq!(cuts.load(Ordering::SeqCst), 12, "{out}");
+    let failures: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("failures "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(failures >= 12, "{out}");
+    imported(&f, "J2").await;
+    assert_eq!(stored(&f, "J2"), bytes);
+}
+
+/// Waits (up to 5 s) for session `id` to be imported and no longer live:
+/// the import runs once an upload's last byte arrives, and a client that
+/// doesn't ask for the upload's state may see its answer first.
+async fn imported(f: &Fixture, id: &str) {
+    let cat = Catalog::open(&f.catalog).unwrap();
+    let admin = cat.login("admin", ADMIN_PW).unwrap();
+    for _ in 0..200 {
+        if cat
+            .open_for(&admin, id, g2a_catalog::Action::Replay, None)
+            .is_ok_and(|g| !g.session.live)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
