@@ -15,9 +15,9 @@ use x11rb::protocol::xproto::{
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
-use crate::aligned::AlignedBuf;
 use crate::cursor::{CursorPosition, CursorShape, ShapeCache};
 use crate::{CaptureError, Target};
+use g2a_core::AlignedBuf;
 
 /// More damage rectangles than this are read as their bounding box: one
 /// larger read costs less than many round trips.

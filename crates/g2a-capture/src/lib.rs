@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-mod aligned;
 mod capture;
 mod cursor;
 mod error;

@@ -21,11 +21,13 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod aligned;
 mod frame;
 mod geom;
 mod limits;
 mod time;
 
+pub use aligned::AlignedBuf;
 pub use frame::{FrameError, FrameRef, PixelFormat};
 pub use geom::{Rect, Size};
 pub use limits::{LimitError, Limits};

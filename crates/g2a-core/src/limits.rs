@@ -21,16 +21,21 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_dimension: 16_384,
-            max_pixels: 1 << 27,
-            max_record_bytes: 256 << 20,
-            max_alloc_bytes: 1 << 30,
-        }
+        Limits::DEFAULT
     }
 }
 
 impl Limits {
+    /// The default limits (FORMAT.md §4, CODEC.md §7), as a constant for
+    /// what must agree with them (a writer never writes a record the
+    /// default reader refuses).
+    pub const DEFAULT: Limits = Limits {
+        max_dimension: 16_384,
+        max_pixels: 1 << 27,
+        max_record_bytes: 256 << 20,
+        max_alloc_bytes: 1 << 30,
+    };
+
     /// Sets the largest accepted frame width or height.
     #[must_use]
     pub fn with_max_dimension(mut self, v: u32) -> Self {

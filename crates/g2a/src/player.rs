@@ -487,7 +487,8 @@ impl Player {
             let Some(found) = Player::next_video(set, after) else {
                 return Ok(false);
             };
-            if Player::decode_with(decoder, cur, broken, &found, cipher.as_ref(), plain)? {
+            let data = found.packet(cipher.as_ref(), plain)?;
+            if Player::decode_with(decoder, cur, broken, &found, data)? {
                 return Ok(true);
             }
             after = Some(found.pos);
@@ -522,17 +523,16 @@ impl Player {
         })
     }
 
-    /// Decodes `found` if it can (a delta whose reference was lost waits for
-    /// the next keyframe); returns whether a frame was decoded.
+    /// Decodes `found`, whose packet is `data` ([`Found::packet`]), if it
+    /// can (a delta whose reference was lost waits for the next keyframe);
+    /// returns whether a frame was decoded.
     fn decode_with(
         decoder: &mut Decoder,
         cur: &mut Option<Current>,
         broken: &mut bool,
         found: &Found<'_>,
-        cipher: Option<&SharedCipher>,
-        plain: &mut Vec<u8>,
+        data: &[u8],
     ) -> Result<bool, Error> {
-        let data = found.packet(cipher, plain)?;
         if !found.flag_matches(data) || !found.usable(!*broken && decoder.frame().is_some()) {
             // The frame on screen stays until the next keyframe.
             *broken = true;
@@ -670,7 +670,7 @@ impl Player {
                 *broken = false;
             } else {
                 run.decode(decoder, cur, seek)?;
-                Player::decode_with(decoder, cur, broken, &found, cipher.as_ref(), plain)?;
+                Player::decode_with(decoder, cur, broken, &found, packet)?;
             }
         }
         run.decode(decoder, cur, seek)

@@ -146,12 +146,10 @@ pub(crate) fn import_raw(
     let frame_len = usize::try_from(size.area() * 4).context("frame size")?;
     let mut rec = Recorder::create(out, header, opts)
         .with_context(|| format!("cannot create {}", out.display()))?;
-    // The frame buffer starts on a 64-byte boundary: the kernel copies a
-    // file's pages into a buffer at another offset within a cache line
-    // five times slower (docs/BENCHMARKS.md, "Whole-process encoding").
-    let mut storage = vec![0u8; frame_len + 63];
-    let start = storage.as_ptr().align_offset(64).min(63);
-    let buf = &mut storage[start..start + frame_len];
+    // The frame buffer starts on a 64-byte boundary (see `AlignedBuf`).
+    let mut aligned = g2a_core::AlignedBuf::default();
+    aligned.reset(frame_len);
+    let buf = aligned.bytes_mut();
     let mut progress = Progress::new("frames", None);
     let mut n: u64 = 0;
     let mut bytes_in: u64 = 0;

@@ -4,9 +4,16 @@
 /// (and page-cache) pages into a buffer at another offset within a cache
 /// line several times slower: 300 reads of a 1080p frame from a memfd took
 /// 1.56 s into a buffer at offset 16 and 0.48-0.50 s at offset 0 or 64
-/// (docs/BENCHMARKS.md, "Whole-process encoding").
+/// (docs/BENCHMARKS.md, "Whole-process encoding"). The capture's frame
+/// buffer and `g2a import --raw`'s read buffer are both this.
+///
+/// ```
+/// let mut b = g2a_core::AlignedBuf::default();
+/// b.reset(1920 * 1080 * 4);
+/// assert_eq!(b.bytes().as_ptr() as usize % 64, 0);
+/// ```
 #[derive(Debug, Default)]
-pub(crate) struct AlignedBuf {
+pub struct AlignedBuf {
     storage: Vec<u8>,
     start: usize,
     len: usize,
@@ -14,7 +21,7 @@ pub(crate) struct AlignedBuf {
 
 impl AlignedBuf {
     /// Makes the buffer `len` bytes long, all zero.
-    pub(crate) fn reset(&mut self, len: usize) {
+    pub fn reset(&mut self, len: usize) {
         self.storage.clear();
         self.storage.resize(len + 63, 0);
         self.start = self.storage.as_ptr().align_offset(64).min(63);
@@ -22,12 +29,13 @@ impl AlignedBuf {
     }
 
     /// The bytes.
-    pub(crate) fn bytes(&self) -> &[u8] {
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
         &self.storage[self.start..self.start + self.len]
     }
 
     /// The bytes, to write.
-    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
         &mut self.storage[self.start..self.start + self.len]
     }
 }
