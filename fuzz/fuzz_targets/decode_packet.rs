@@ -67,12 +67,20 @@ fuzz_target!(|data: &[u8]| {
     if let Some(want) = last_ok {
         let mut dec = Decoder::new(limits());
         dec.set_threads(2);
-        let got = dec.decode_run(&run).expect("the same packets decode as a run");
-        assert!(got.data == &want[..], "a run decodes like its packets one by one");
+        let got = dec
+            .decode_run(&run)
+            .expect("the same packets decode as a run");
+        assert!(
+            got.data == &want[..],
+            "a run decodes like its packets one by one"
+        );
         // And as a seek (which keeps less of the tile cache): the same frame.
         let mut dec = Decoder::new(limits());
         dec.set_threads(2);
         let got = dec.seek(&run).expect("the same packets decode as a seek");
-        assert!(got.data == &want[..], "a seek decodes like its packets one by one");
+        assert!(
+            got.data == &want[..],
+            "a seek decodes like its packets one by one"
+        );
     }
 });

@@ -6,7 +6,7 @@
 #![no_main]
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use axum::body::Body;
@@ -28,37 +28,22 @@ struct Input {
 }
 
 struct Env {
-    _dir: tempfile::TempDir,
-    state: Arc<g2a_server::AppState>,
+    service: g2a_fuzz::Service,
     cookie: String,
     csrf: String,
-    rt: tokio::runtime::Runtime,
 }
 
 fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cat");
-        let pw = "fuzz-admin-pw-Vq8#Lw2!pZ";
-        let cat = g2a_catalog::Catalog::create(
-            &path,
-            "admin",
-            pw,
-            g2a_catalog::CatalogOptions::insecure_fast_for_tests(),
-        )
-        .unwrap();
-        let admin = cat.login("admin", pw).unwrap();
-        cat.add_portal(&admin, "acme", None).unwrap();
-        let policy = g2a_catalog::LoginPolicy::default();
-        let (token, login) = cat.start_login(&admin, "127.0.0.1", policy).unwrap();
-        let state = g2a_server::AppState::open(&path, g2a_server::ServiceOptions::default()).unwrap();
+        let (service, (token, login)) = g2a_fuzz::service(|cat, admin| {
+            let policy = g2a_catalog::LoginPolicy::default();
+            cat.start_login(admin, "127.0.0.1", policy).unwrap()
+        });
         Env {
             cookie: format!("g2a_login={}", token.as_str()),
             csrf: login.csrf,
-            state,
-            _dir: dir,
-            rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+            service,
         }
     })
 }
@@ -87,7 +72,11 @@ fuzz_target!(|input: Input| {
     }
     b = b.header(
         "content-type",
-        ["application/json", "text/plain", "application/x-www-form-urlencoded"][input.content_type as usize % 3],
+        [
+            "application/json",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+        ][input.content_type as usize % 3],
     );
     let Ok(mut req) = b.body(Body::from(input.body)) else {
         return; // not an HTTP request at all (bad URI or header)
@@ -97,8 +86,8 @@ fuzz_target!(|input: Input| {
     }
     req.extensions_mut()
         .insert(ConnectInfo("127.0.0.1:4000".parse::<SocketAddr>().unwrap()));
-    let app = g2a_server::router(e.state.clone());
-    e.rt.block_on(async {
+    let app = g2a_server::router(e.service.state.clone());
+    e.service.rt.block_on(async {
         let r = app.oneshot(req).await.unwrap();
         let status = r.status();
         let ct = r
@@ -108,7 +97,12 @@ fuzz_target!(|input: Input| {
             .unwrap_or("")
             .to_owned();
         let body = r.into_body().collect().await.unwrap().to_bytes();
-        assert_ne!(status.as_u16(), 500, "{path}: {}", String::from_utf8_lossy(&body));
+        assert_ne!(
+            status.as_u16(),
+            500,
+            "{path}: {}",
+            String::from_utf8_lossy(&body)
+        );
         if !status.is_success() {
             assert!(ct.starts_with("application/json"), "{path}: {status} {ct}");
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();

@@ -7,7 +7,7 @@
 #![no_main]
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use arbitrary::Arbitrary;
 use axum::body::Body;
@@ -34,36 +34,22 @@ struct Input {
 }
 
 struct Env {
-    _dir: tempfile::TempDir,
-    state: Arc<g2a_server::AppState>,
+    service: g2a_fuzz::Service,
     token: String,
     made: Mutex<Vec<String>>,
-    rt: tokio::runtime::Runtime,
 }
 
 fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cat");
-        let pw = "fuzz-admin-pw-Vq8#Lw2!pZ";
-        let cat = g2a_catalog::Catalog::create(
-            &path,
-            "admin",
-            pw,
-            g2a_catalog::CatalogOptions::insecure_fast_for_tests(),
-        )
-        .unwrap();
-        let admin = cat.login("admin", pw).unwrap();
-        cat.add_portal(&admin, "acme", None).unwrap();
-        let token = cat.issue_recorder_token(&admin, "fuzz", "acme").unwrap().as_str().to_owned();
-        let state = g2a_server::AppState::open(&path, g2a_server::ServiceOptions::default()).unwrap();
+        let (service, token) = g2a_fuzz::service(|cat, admin| {
+            let t = cat.issue_recorder_token(admin, "fuzz", "acme").unwrap();
+            t.as_str().to_owned()
+        });
         Env {
             token,
-            state,
             made: Mutex::new(Vec::new()),
-            _dir: dir,
-            rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+            service,
         }
     })
 }
@@ -86,7 +72,10 @@ fuzz_target!(|input: Input| {
         (1, false) => made[input.id.len() % made.len()].clone(),
         _ => format!("/api/v1/uploads/{}", input.id),
     };
-    let mut b = Request::builder().method(method.clone()).uri(path.as_str()).header("host", "localhost");
+    let mut b = Request::builder()
+        .method(method.clone())
+        .uri(path.as_str())
+        .header("host", "localhost");
     match input.token % 3 {
         0 => b = b.header("authorization", format!("Bearer {}", e.token)),
         1 => b = b.header("authorization", format!("Bearer {}", input.id)),
@@ -113,22 +102,35 @@ fuzz_target!(|input: Input| {
     };
     req.extensions_mut()
         .insert(ConnectInfo("127.0.0.1:4000".parse::<SocketAddr>().unwrap()));
-    let app = g2a_server::router(e.state.clone());
-    e.rt.block_on(async {
+    let app = g2a_server::router(e.service.state.clone());
+    e.service.rt.block_on(async {
         let r = app.oneshot(req).await.unwrap();
         let status = r.status();
         let headers = r.headers().clone();
         let body = r.into_body().collect().await.unwrap().to_bytes();
-        assert_ne!(status.as_u16(), 500, "{path}: {}", String::from_utf8_lossy(&body));
+        assert_ne!(
+            status.as_u16(),
+            500,
+            "{path}: {}",
+            String::from_utf8_lossy(&body)
+        );
         if status.as_u16() == 201 {
-            let loc = headers.get("location").unwrap().to_str().unwrap().to_owned();
+            let loc = headers
+                .get("location")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
             let mut m = e.made.lock().unwrap();
             if m.len() < 32 {
                 m.push(loc);
             }
         }
         if !status.is_success() && method != Method::HEAD {
-            let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let ct = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             assert!(ct.starts_with("application/json"), "{path}: {status} {ct}");
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let msg = v["message"].as_str().unwrap();

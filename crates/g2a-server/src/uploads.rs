@@ -27,9 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
 use g2a_catalog::{CatalogError, UploadInfo, Uploader};
-use serde::Serialize;
 use tokio::io::AsyncWriteExt;
-use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
@@ -128,42 +126,20 @@ impl FromRequestParts<Arc<AppState>> for RecorderAuthed {
     }
 }
 
-/// An upload's state, as `GET /api/v1/uploads/{id}` gives it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UploadStatus {
-    /// The upload's id.
-    pub id: String,
-    /// The recording file's name.
-    pub file_name: String,
-    /// Its length, once known.
-    pub length: Option<u64>,
-    /// Bytes the server has.
-    pub offset: u64,
-    /// `receiving`, `done` or `failed`.
-    pub state: String,
-    /// The session, once the recording's header arrived.
-    pub session_id: Option<String>,
-    /// Its place in the session's files (0 for the first).
-    pub seq: Option<u32>,
-    /// What verifying the finished file found.
-    pub warnings: Vec<String>,
-    /// Why a failed upload was refused.
-    pub error: Option<String>,
-}
+pub use g2a_upload::UploadStatus;
 
-impl From<&UploadInfo> for UploadStatus {
-    fn from(u: &UploadInfo) -> Self {
-        UploadStatus {
-            id: u.id.clone(),
-            file_name: u.file_name.clone(),
-            length: u.length,
-            offset: u.offset,
-            state: u.state.name().to_owned(),
-            session_id: u.session_id.clone(),
-            seq: u.seq,
-            warnings: u.warnings.clone(),
-            error: u.error.clone(),
-        }
+/// The wire form of an upload's state.
+fn upload_status(u: &UploadInfo) -> UploadStatus {
+    UploadStatus {
+        id: u.id.clone(),
+        file_name: u.file_name.clone(),
+        length: u.length,
+        offset: u.offset,
+        state: u.state.name().to_owned(),
+        session_id: u.session_id.clone(),
+        seq: u.seq,
+        warnings: u.warnings.clone(),
+        error: u.error.clone(),
     }
 }
 
@@ -441,7 +417,7 @@ pub async fn status(
     };
     match load(&state, &who, &id).await {
         Ok(u) => {
-            let mut r = Json(UploadStatus::from(&u)).into_response();
+            let mut r = Json(upload_status(&u)).into_response();
             offset_headers(&mut r, &u);
             tus(r)
         }

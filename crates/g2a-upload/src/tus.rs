@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use ureq::http::{Response, StatusCode};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::{Agent, Body};
@@ -49,8 +49,10 @@ pub(crate) struct Head {
     pub length: Option<u64>,
 }
 
-/// An upload's state as the server's `GET` gives it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// An upload's state, as the service's `GET /api/v1/uploads/{id}` gives
+/// it (docs/SERVE.md): the service writes it, the uploader reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadStatus {
     /// The upload's id.
     pub id: String,
