@@ -1,19 +1,13 @@
 //! The container commands run as a user would: info, verify, recover, chat, diag.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use g2a_core::{Size, Timestamp};
 use g2a_format::{
     CodecId, EventKind, MediaType, Record, SenderRole, SessionHeader, Writer, WriterOptions,
 };
 
-fn g2a(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_g2a"))
-        .args(args)
-        .output()
-        .expect("run g2a")
-}
+use crate::g2a;
 
 fn write_session(path: &Path) {
     let h = SessionHeader::new("S-100", Size::new(800, 600))

@@ -2,14 +2,9 @@
 //! ffprobe.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn g2a(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_g2a"))
-        .args(args)
-        .output()
-        .expect("run g2a")
-}
+use crate::g2a;
 
 fn probe(path: &Path) -> serde_json::Value {
     let out = Command::new("ffprobe")

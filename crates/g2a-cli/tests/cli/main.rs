@@ -10,3 +10,13 @@ mod play_gui;
 mod record_command;
 mod upload_command;
 mod video_commands;
+
+use std::process::{Command, Output};
+
+/// Runs the `g2a` binary with `args` in this process's directory.
+fn g2a(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_g2a"))
+        .args(args)
+        .output()
+        .expect("run g2a")
+}
